@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up on a fresh Debian machine (Python venv and the Debian packages the tests use) and run
+# the whole test suite. Extra arguments go to pytest, e.g. ./run-tests.sh -k printing -x
+set -euo pipefail
+cd "$(dirname "$0")"
+# systemd: systemd-analyze verifies our unit; iproute2: ip netns isolates the mDNS test;
+# and the linter for shell scripts (install.sh and these quick-start scripts).
+SMARTPOS_EXTRA_APT="systemd iproute2 shellcheck ${SMARTPOS_EXTRA_APT:-}" ./run-hub.sh --setup-only
+exec .venv/bin/python -m pytest "$@"
