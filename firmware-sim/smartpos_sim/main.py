@@ -1,0 +1,38 @@
+"""``smartpos-sim``: device simulators, each run as its own process.
+
+    smartpos-sim printer --port 9100 --control-port 9101 --output paper.txt [--paper-speed 50]
+
+Each simulator lives in its own package and contributes one subcommand through a ``register``
+function added to :data:`SIMULATORS`; the subcommand's ``run(args)`` returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from smartpos_sim.printer import cli as printer_cli
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+# One entry per simulator (fiscal, scale and terminal slot in here).
+SIMULATORS: tuple[Register, ...] = (printer_cli.register,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smartpos-sim", description="SmartPOS device simulators")
+    subparsers = parser.add_subparsers(dest="device", required=True, metavar="DEVICE")
+    for register in SIMULATORS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
