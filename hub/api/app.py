@@ -1,0 +1,66 @@
+"""The aiohttp application: routes, error envelope, body limit, OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from hub.api.context import HubServices
+from hub.api.errors import error_middleware
+from hub.api.events_ws import events_websocket
+from hub.api.openapi import build_openapi
+from hub.api.routes_printing import router as printing_router
+from hub.api.routes_system import openapi_handler
+from hub.api.routes_system import router as system_router
+from hub.api.routing import SERVICES, Route, Router, authenticate
+
+WEBSOCKET_DOC: dict[str, Any] = {
+    "/api/v1/events": {
+        "get": {
+            "operationId": "events_websocket",
+            "summary": "Websocket of hub events with bounded replay",
+            "description": (
+                "Upgrade to a websocket. Messages are JSON {id, type, at, data}; reconnect with "
+                "?last_id=N (or Last-Event-ID) to receive what was missed. The token may be given as "
+                "?token= because browsers cannot set headers on a websocket."
+            ),
+            "security": [{"bearer": []}],
+            "parameters": [
+                {
+                    "name": "last_id",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 0},
+                },
+                {"name": "token", "in": "query", "required": False, "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "101": {"description": "Switching to the websocket protocol"},
+                "401": {"description": "No token"},
+            },
+        }
+    }
+}
+
+
+def all_routes() -> list[Route]:
+    return [*system_router.routes, *printing_router.routes]
+
+
+def build_app(services: HubServices) -> web.Application:
+    app = web.Application(client_max_size=services.config.api.max_body_bytes, middlewares=[error_middleware])
+    app[SERVICES] = services
+    routers: list[Router] = [system_router, printing_router]
+    for router in routers:
+        router.install(app)
+    document = build_openapi(all_routes(), websocket_doc=WEBSOCKET_DOC)
+
+    async def openapi(request: web.Request) -> web.StreamResponse:
+        """The OpenAPI 3.1 document of this API."""
+        await authenticate(request, "device")
+        return openapi_handler(document)
+
+    app.router.add_get("/api/v1/openapi.json", openapi)
+    app.router.add_get("/api/v1/events", events_websocket)
+    return app

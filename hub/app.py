@@ -1,0 +1,143 @@
+"""The hub daemon: opens storage, starts the devices, serves the API, announces itself.
+
+Start-up order matters: storage first (integrity check, migrations), then interrupted jobs are
+recovered and device tasks started, then the API listens, then systemd hears READY. Shutdown on
+SIGTERM runs the other way: stop taking requests, let each device finish the write in flight,
+close devices, close storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+import uuid
+
+from aiohttp import web
+
+from hub import __version__
+from hub.api.app import build_app
+from hub.api.context import HubServices
+from hub.config import HubConfig
+from hub.db.database import Database
+from hub.devices.manager import DeviceManager
+from hub.devices.registry import resolve_all
+from hub.domain.auth import AuthService
+from hub.domain.clock import now_iso
+from hub.domain.events import EventLog
+from hub.domain.print_jobs import PrintJobs
+from hub.mdns import HubAnnouncer
+from hub.sdnotify import SystemdNotifier
+
+log = logging.getLogger("hub")
+
+DB_FILE = "hub.db"
+PRUNE_EVERY_S = 600.0
+
+
+async def _hub_id(db: Database) -> str:
+    row = await db.fetchone("SELECT value FROM meta WHERE key = 'hub_id'")
+    if row is not None:
+        return str(row[0])
+    hub_id = str(uuid.uuid4())
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO meta (key, value) VALUES ('hub_id', ?)", (hub_id,))
+    return hub_id
+
+
+class Hub:
+    """One running hub. ``await Hub(config).run()`` until SIGTERM/SIGINT."""
+
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        self.specs = resolve_all(config.devices)  # raises ConfigError before anything starts
+        self.notifier = SystemdNotifier()
+        self._stop = asyncio.Event()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        started = time.monotonic()
+        config = self.config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(config.data_dir / DB_FILE)
+        await db.open()
+        runner: web.AppRunner | None = None
+        announcer: HubAnnouncer | None = None
+        manager: DeviceManager | None = None
+        prune_task: asyncio.Task[None] | None = None
+        try:
+            events = EventLog(db, retention=config.storage.event_retention)
+            auth = AuthService(db, code_ttl_s=config.api.pairing_code_ttl_s)
+            await auth.install_admin_token(config.data_dir)
+            jobs = PrintJobs(db, events)
+            manager = DeviceManager(self.specs, jobs, events, language=config.hub.language)
+            await manager.start()
+            hub_id = await _hub_id(db)
+            services = HubServices(
+                config=config,
+                db=db,
+                events=events,
+                auth=auth,
+                jobs=jobs,
+                devices=manager,
+                hub_id=hub_id,
+                started_at=now_iso(),
+                started_monotonic=started,
+            )
+            runner = web.AppRunner(build_app(services), access_log=None, handle_signals=False)
+            await runner.setup()
+            site = web.TCPSite(runner, config.api.host, config.api.port, shutdown_timeout=5.0)
+            await site.start()
+            if config.mdns.enabled:
+                announcer = HubAnnouncer(
+                    name=config.hub_name,
+                    hub_id=hub_id,
+                    port=config.api.port,
+                    host=config.api.host,
+                    interfaces=config.mdns.interfaces,
+                )
+                await announcer.start()
+            prune_task = asyncio.create_task(self._prune(events), name="event-prune")
+            log.info(
+                "hub ready",
+                extra={
+                    "version": __version__,
+                    "hub_id": hub_id,
+                    "api": f"{config.api.host}:{config.api.port}",
+                    "devices": len(self.specs),
+                    "startup_s": round(time.monotonic() - started, 3),
+                },
+            )
+            self.notifier.ready(
+                f"serving on {config.api.host}:{config.api.port}, {len(self.specs)} device(s)"
+            )
+            self.notifier.start_watchdog()
+            await self._stop.wait()
+        finally:
+            log.info("stopping")
+            self.notifier.stopping()
+            if prune_task is not None:
+                prune_task.cancel()
+            if announcer is not None:
+                await announcer.stop()
+            if runner is not None:
+                await runner.cleanup()
+            if manager is not None:
+                await manager.stop()
+            await self.notifier.stop_watchdog()
+            await db.close()
+            log.info("stopped")
+
+    async def _prune(self, events: EventLog) -> None:
+        while True:
+            try:
+                await events.prune()
+            except Exception:
+                log.exception("event pruning failed")
+            await asyncio.sleep(PRUNE_EVERY_S)

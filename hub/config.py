@@ -1,0 +1,176 @@
+"""Hub configuration: a TOML file decoded into typed msgspec structs.
+
+Every key is checked at start-up: an unknown key or a bad value stops the daemon with a message
+naming the key (``$.devices[0].url``), so a typo never silently falls back to a default.
+Three settings can be overridden from the environment, which is what systemd's
+``EnvironmentFile`` and containers use: ``SMARTPOS_DATA_DIR``, ``SMARTPOS_API_HOST`` and
+``SMARTPOS_API_PORT``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+DEFAULT_CONFIG_PATH = Path("/etc/smartpos/hub.toml")
+DEFAULT_DATA_DIR = "/var/lib/smartpos"
+DEFAULT_API_PORT = 8420
+
+DeviceKind = Literal[
+    "printer",
+    "cash_drawer",
+    "fiscal_printer",
+    "scale",
+    "payment_terminal",
+    "line_display",
+    "scanner",
+]
+DeviceId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid; the message names the key."""
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class HubSection(_Section):
+    """Who this hub is: ``name`` is shown to tablets and announced over mDNS."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=63)] = ""
+    language: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")] = "en"
+
+
+class ApiSection(_Section):
+    """The LAN HTTP API and websocket."""
+
+    host: str = "0.0.0.0"
+    port: Port = DEFAULT_API_PORT
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = 1024 * 1024
+    replay_limit: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 1000
+    pairing_code_ttl_s: Annotated[int, msgspec.Meta(ge=30, le=3600)] = 300
+
+
+class StorageSection(_Section):
+    """Where the SQLite database, the admin credential and backups live."""
+
+    data_dir: str = DEFAULT_DATA_DIR
+    event_retention: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 10_000
+
+
+class MdnsSection(_Section):
+    """mDNS announcement of ``_smartpos-hub._tcp`` so tablets and the CLI can find the hub."""
+
+    enabled: bool = True
+    # Empty means every interface; tests and demos restrict it to a namespace or loopback.
+    interfaces: list[str] = []
+
+
+class LogSection(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "text"] = "json"
+
+
+class DeviceConfig(_Section):
+    """One ``[[devices]]`` table: a device the hub owns.
+
+    ``url`` is the transport (``tcp://host:9100``, ``serial:///dev/ttyUSB0?baudrate=9600``);
+    ``options`` are driver specific and are validated by the driver's own options struct.
+    """
+
+    id: DeviceId
+    kind: DeviceKind
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    driver: str = ""
+    name: str = ""
+    options: dict[str, Any] = {}
+
+
+class HubConfig(_Section):
+    """The whole config file."""
+
+    hub: HubSection = msgspec.field(default_factory=HubSection)
+    api: ApiSection = msgspec.field(default_factory=ApiSection)
+    storage: StorageSection = msgspec.field(default_factory=StorageSection)
+    mdns: MdnsSection = msgspec.field(default_factory=MdnsSection)
+    log: LogSection = msgspec.field(default_factory=LogSection)
+    devices: list[DeviceConfig] = []
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.storage.data_dir)
+
+    @property
+    def hub_name(self) -> str:
+        return self.hub.name or socket.gethostname()
+
+
+_PATH_RE = re.compile(r"- at `(?P<path>[^`]+)`")
+
+
+def _explain(error: msgspec.ValidationError) -> str:
+    """Turn msgspec's ``... - at `$.devices[0].url``` into ``devices[0].url: ...``."""
+    text = str(error)
+    match = _PATH_RE.search(text)
+    if not match:
+        return text
+    path = match.group("path").removeprefix("$").lstrip(".") or "(top level)"
+    return f"{path}: {text[: match.start()].strip()}"
+
+
+def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> HubConfig:
+    """Validate a decoded TOML mapping and apply the environment overrides."""
+    try:
+        config = msgspec.convert(dict(data), HubConfig)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
+    return apply_env(config, os.environ if env is None else env)
+
+
+def apply_env(config: HubConfig, env: Mapping[str, str]) -> HubConfig:
+    """Apply ``SMARTPOS_*`` overrides; a bad value is an error naming the variable."""
+    storage, api = config.storage, config.api
+    if value := env.get("SMARTPOS_DATA_DIR"):
+        storage = msgspec.structs.replace(storage, data_dir=value)
+    if value := env.get("SMARTPOS_API_HOST"):
+        api = msgspec.structs.replace(api, host=value)
+    if value := env.get("SMARTPOS_API_PORT"):
+        if not value.isdigit() or not 0 <= int(value) <= 65535:
+            raise ConfigError(f"SMARTPOS_API_PORT: expected a port number, got {value!r}")
+        api = msgspec.structs.replace(api, port=int(value))
+    config = msgspec.structs.replace(config, storage=storage, api=api)
+    _check_devices(config)
+    return config
+
+
+def _check_devices(config: HubConfig) -> None:
+    seen: set[str] = set()
+    for index, device in enumerate(config.devices):
+        if device.id in seen:
+            raise ConfigError(f"devices[{index}].id: duplicate device id {device.id!r}")
+        seen.add(device.id)
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> HubConfig:
+    """Read and validate the TOML file at ``path``."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, env)
