@@ -24,9 +24,14 @@ from hub.db.database import Database
 from hub.devices.manager import DeviceManager
 from hub.devices.registry import resolve_all
 from hub.domain.auth import AuthService
+from hub.domain.catalog.csv_service import CsvService
+from hub.domain.catalog.service import CatalogService
 from hub.domain.clock import now_iso
 from hub.domain.events import EventLog
 from hub.domain.print_jobs import PrintJobs
+from hub.domain.sales import build_sales
+from hub.domain.sales.checkout import Devices
+from hub.domain.store_settings import StoreSettingsService
 from hub.mdns import HubAnnouncer
 from hub.sdnotify import SystemdNotifier
 
@@ -79,6 +84,9 @@ class Hub:
             manager = DeviceManager(self.specs, jobs, events, language=config.hub.language)
             await manager.start()
             hub_id = await _hub_id(db)
+            settings = StoreSettingsService(db)
+            catalog = CatalogService(db, settings)
+            sales = build_sales(db, events, jobs, settings, catalog.adapter, self._sale_devices(), email=None)
             services = HubServices(
                 config=config,
                 db=db,
@@ -86,6 +94,9 @@ class Hub:
                 auth=auth,
                 jobs=jobs,
                 devices=manager,
+                catalog=catalog,
+                catalog_csv=CsvService(catalog),
+                sales=sales,
                 hub_id=hub_id,
                 started_at=now_iso(),
                 started_monotonic=started,
@@ -133,6 +144,14 @@ class Hub:
             await self.notifier.stop_watchdog()
             await db.close()
             log.info("stopped")
+
+    def _sale_devices(self) -> Devices:
+        """The printers a receipt can go to, and those with a cash drawer on their kick port."""
+        printers = [spec for spec in self.specs if spec.config.kind == "printer"]
+        return Devices(
+            printers=frozenset(spec.id for spec in printers),
+            drawers=frozenset(spec.id for spec in printers if getattr(spec.options, "drawer", False)),
+        )
 
     async def _prune(self, events: EventLog) -> None:
         while True:

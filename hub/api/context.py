@@ -12,8 +12,12 @@ from hub.config import HubConfig
 from hub.db.database import Database
 from hub.devices.manager import DeviceManager
 from hub.domain.auth import AuthService, Principal
+from hub.domain.catalog.csv_service import CsvService
+from hub.domain.catalog.service import CatalogService
 from hub.domain.events import EventLog
+from hub.domain.permissions import permissions_for
 from hub.domain.print_jobs import PrintJobs
+from hub.domain.sales import SalesModule
 
 
 @dataclass
@@ -26,6 +30,9 @@ class HubServices:
     auth: AuthService
     jobs: PrintJobs
     devices: DeviceManager
+    catalog: CatalogService
+    catalog_csv: CsvService
+    sales: SalesModule
     hub_id: str
     started_at: str
     started_monotonic: float
@@ -41,6 +48,18 @@ class RequestContext:
     @property
     def actor(self) -> str:
         return self.principal.actor if self.principal else "anonymous"
+
+    def require(self, permission: str) -> frozenset[str]:
+        """The caller's permissions; a 403 naming ``permission`` when it is not among them."""
+        granted = permissions_for(self.principal)
+        if permission not in granted:
+            raise ApiError(
+                403,
+                "permission_denied",
+                f"this needs the {permission} permission",
+                {"permission": permission},
+            )
+        return granted
 
     def path_int(self, name: str) -> int:
         value = self.request.match_info[name]

@@ -7,6 +7,8 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from hub.domain.errors import DomainError
+
 
 class ErrorBody(msgspec.Struct):
     code: str
@@ -59,6 +61,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return response
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message, exc.details)
+    except DomainError as exc:
+        # Domain rules carry their own status and code; "changes nothing" holds because every
+        # rule is checked before or inside the transaction that would have made the change.
+        return error_response(exc.status, exc.code, str(exc), exc.details)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -98,42 +98,60 @@ class PrintJobs:
         audit_action: str | None = None,
     ) -> tuple[PrintJob, bool]:
         """Queue a job; returns it and whether it is new (False: same key seen before)."""
+        async with self._db.transaction() as tx:
+            return await self.enqueue(
+                tx,
+                device_id=device_id,
+                kind=kind,
+                payload=payload,
+                rendered=rendered,
+                idempotency_key=idempotency_key,
+                source=source,
+                audit_action=audit_action,
+            )
+
+    async def enqueue(
+        self,
+        tx: Transaction,
+        *,
+        device_id: str,
+        kind: JobKind,
+        payload: bytes,
+        rendered: bytes,
+        idempotency_key: str | None,
+        source: str,
+        audit_action: str | None = None,
+    ) -> tuple[PrintJob, bool]:
+        """Queue a job inside the caller's transaction (a sale and its receipt commit together)."""
         key = idempotency_key or f"auto-{uuid.uuid4()}"
         digest = request_hash(device_id, kind, payload)
-        async with self._db.transaction() as tx:
-            existing = await tx.fetchone(
-                f"SELECT {_COLUMNS}, request_hash FROM print_jobs WHERE idempotency_key = ?",  # noqa: S608
-                (key,),
+        existing = await tx.fetchone(
+            f"SELECT {_COLUMNS}, request_hash FROM print_jobs WHERE idempotency_key = ?",  # noqa: S608
+            (key,),
+        )
+        if existing is not None:
+            if existing["request_hash"] != digest:
+                raise IdempotencyConflict(f"idempotency key {key!r} was already used for a different request")
+            return _job_without_hash(existing), False
+        now = now_iso()
+        row = await tx.fetchone(
+            "INSERT INTO print_jobs (device_id, idempotency_key, request_hash, kind, "  # noqa: S608
+            "state, source, created_at, updated_at) "
+            f"VALUES (?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING {_COLUMNS}",
+            (device_id, key, digest, kind, source, now, now),
+        )
+        assert row is not None
+        job = _job(row)
+        await tx.execute(
+            "INSERT INTO print_job_data (job_id, payload, rendered) VALUES (?, ?, ?)",
+            (job.id, payload, rendered),
+        )
+        await self._events.append(tx, "job.created", job)
+        if audit_action:
+            await audit.record(
+                tx, actor=source, action=audit_action, target=device_id, details={"job_id": job.id}
             )
-            if existing is not None:
-                if existing["request_hash"] != digest:
-                    raise IdempotencyConflict(
-                        f"idempotency key {key!r} was already used for a different request"
-                    )
-                return _job_without_hash(existing), False
-            now = now_iso()
-            row = await tx.fetchone(
-                "INSERT INTO print_jobs (device_id, idempotency_key, request_hash, kind, "  # noqa: S608
-                "state, source, created_at, updated_at) "
-                f"VALUES (?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING {_COLUMNS}",
-                (device_id, key, digest, kind, source, now, now),
-            )
-            assert row is not None
-            job = _job(row)
-            await tx.execute(
-                "INSERT INTO print_job_data (job_id, payload, rendered) VALUES (?, ?, ?)",
-                (job.id, payload, rendered),
-            )
-            await self._events.append(tx, "job.created", job)
-            if audit_action:
-                await audit.record(
-                    tx,
-                    actor=source,
-                    action=audit_action,
-                    target=device_id,
-                    details={"job_id": job.id},
-                )
-            tx.after_commit(lambda: self.on_queued(device_id))
+        tx.after_commit(lambda: self.on_queued(device_id))
         return job, True
 
     @staticmethod

@@ -23,7 +23,7 @@ def test_sd_notify_ready_watchdog_stopping(tmp_path: Path) -> None:
     hub = HubProcess(tmp_path, env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "400000"})
     try:
         hub.start(wait=False)
-        messages = []
+        messages: list[str] = []
         while sum("WATCHDOG=1" in m for m in messages) < 2:
             messages.append(server.recv(4096).decode())
         assert "READY=1" in messages[0] and "STATUS=" in messages[0]

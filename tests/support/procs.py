@@ -289,6 +289,16 @@ class HubProcess:
     def api(self, method: str, path: str, body: Any = None, **kwargs: Any) -> tuple[int, Any]:
         return http(method, self.url + path, token=kwargs.pop("token", self.token), body=body, **kwargs)
 
+    def api_raw(self, method: str, path: str, *, token: str | None = None) -> tuple[int, bytes]:
+        """A request whose answer is not JSON (a PDF, a CSV file): (status, body bytes)."""
+        request = urllib.request.Request(self.url + path, method=method)
+        request.add_header("Authorization", f"Bearer {token or self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10.0) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(BIN / "smartpos-hub"), *args, "--config", str(self.config_path)],

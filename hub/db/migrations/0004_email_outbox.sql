@@ -1,0 +1,1 @@
+-- Hub store: email_outbox (filled in by its issue's work).

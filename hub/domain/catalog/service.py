@@ -1,0 +1,206 @@
+"""The catalog context's service: every write in one transaction, audited, and the sales
+cache (:class:`~hub.domain.catalog.adapter.CatalogAdapter`) cleared once it commits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from hub.db.database import Database, Transaction
+from hub.domain import audit
+from hub.domain.catalog import reference_store as refs
+from hub.domain.catalog.adapter import CatalogAdapter
+from hub.domain.catalog.product_store import (
+    get_product,
+    insert_product,
+    insert_variant,
+    load_products,
+    patch_product,
+)
+from hub.domain.catalog.schemas import (
+    CategoryIn,
+    CategoryView,
+    CustomerIn,
+    CustomerPage,
+    CustomerView,
+    ProductIn,
+    ProductPage,
+    ProductPatch,
+    ProductView,
+    TaxGroupIn,
+    TaxGroupView,
+    TaxRateIn,
+    TaxRateView,
+    UnitIn,
+    UnitView,
+    VariantIn,
+)
+from hub.domain.store_settings import StoreSettingsService
+
+
+class CatalogService:
+    """Products, variants, categories, units, taxes and customers; CSV via :mod:`csv_service`."""
+
+    def __init__(self, db: Database, settings: StoreSettingsService) -> None:
+        self.db = db
+        self.settings = settings
+        self.adapter = CatalogAdapter(db)
+
+    @asynccontextmanager
+    async def write(
+        self, actor: str, action: str, target: str, details: dict[str, Any] | None = None
+    ) -> AsyncIterator[Transaction]:
+        """A write transaction that is audited and clears the sales cache after commit."""
+        async with self.db.transaction() as tx:
+            yield tx
+            await audit.record(tx, actor=actor, action=action, target=target, details=details or {})
+            tx.after_commit(self.adapter.invalidate)
+
+    # --- tax rates and groups --------------------------------------------------------------
+
+    async def tax_rates(self) -> list[TaxRateView]:
+        return [
+            refs.tax_rate_view(r)
+            for r in await self.db.fetchall("SELECT * FROM tax_rates ORDER BY priority, id")
+        ]
+
+    async def tax_rate(self, rate_id: int) -> TaxRateView:
+        return refs.tax_rate_view(await refs.require(self.db, "tax_rates", rate_id))
+
+    async def save_tax_rate(self, body: TaxRateIn, *, actor: str, rate_id: int | None = None) -> TaxRateView:
+        async with self.write(
+            actor, "tax_rate.saved", f"tax_rate:{rate_id or 'new'}", {"name": body.name}
+        ) as tx:
+            rate_id = await refs.save_tax_rate(tx, body, rate_id)
+        return await self.tax_rate(rate_id)
+
+    async def tax_groups(self) -> list[TaxGroupView]:
+        return await refs.tax_group_views(self.db)
+
+    async def tax_group(self, group_id: int) -> TaxGroupView:
+        await refs.require(self.db, "tax_groups", group_id)
+        return (await refs.tax_group_views(self.db, "id = ?", (group_id,)))[0]
+
+    async def save_tax_group(
+        self, body: TaxGroupIn, *, actor: str, group_id: int | None = None
+    ) -> TaxGroupView:
+        async with self.write(
+            actor, "tax_group.saved", f"tax_group:{group_id or 'new'}", {"name": body.name}
+        ) as tx:
+            group_id = await refs.save_tax_group(tx, body, group_id)
+        return await self.tax_group(group_id)
+
+    # --- units and categories ------------------------------------------------------------
+
+    async def units(self) -> list[UnitView]:
+        return [refs.unit_view(r) for r in await self.db.fetchall("SELECT * FROM units ORDER BY name")]
+
+    async def save_unit(self, body: UnitIn, *, actor: str, unit_id: int | None = None) -> UnitView:
+        async with self.write(actor, "unit.saved", f"unit:{unit_id or 'new'}", {"name": body.name}) as tx:
+            unit_id = await refs.save_unit(tx, body, unit_id)
+        return refs.unit_view(await refs.require(self.db, "units", unit_id))
+
+    async def categories(self) -> list[CategoryView]:
+        rows = await self.db.fetchall("SELECT * FROM categories ORDER BY sort_order, name")
+        return [refs.category_view(r) for r in rows]
+
+    async def save_category(
+        self, body: CategoryIn, *, actor: str, category_id: int | None = None
+    ) -> CategoryView:
+        async with self.write(
+            actor, "category.saved", f"category:{category_id or 'new'}", {"name": body.name}
+        ) as tx:
+            category_id = await refs.save_category(tx, body, category_id)
+        return refs.category_view(await refs.require(self.db, "categories", category_id))
+
+    async def archive(self, table: str, row_id: int, *, actor: str) -> None:
+        async with self.write(
+            actor, f"{refs.TABLES.get(table, 'product')}.archived", f"{table}:{row_id}"
+        ) as tx:
+            if table == "products":
+                await get_product(tx, row_id)
+                await tx.execute("UPDATE products SET active = 0 WHERE id = ?", (row_id,))
+            else:
+                await refs.archive(tx, table, row_id)
+
+    # --- products ------------------------------------------------------------------------
+
+    async def products(
+        self,
+        *,
+        search: str = "",
+        category_id: int | None = None,
+        include_archived: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> ProductPage:
+        where: list[str] = ["1"]
+        params: list[Any] = []
+        if not include_archived:
+            where.append("p.active = 1")
+        if category_id is not None:
+            where.append("p.category_id = ?")
+            params.append(category_id)
+        if search:
+            where.append(
+                "(p.name LIKE ? ESCAPE '\\' OR p.sku = ? OR p.id IN (SELECT product_id FROM barcodes WHERE code = ?))"
+            )
+            pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            params += [pattern, search, search]
+        clause = " AND ".join(where)
+        total = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM products p WHERE {clause}", params)  # noqa: S608
+        page = await load_products(
+            self.db,
+            f"{clause} ORDER BY p.name COLLATE NOCASE, p.id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return ProductPage(products=page, total=int(total["n"]) if total else 0)
+
+    async def product(self, product_id: int) -> ProductView:
+        return await get_product(self.db, product_id)
+
+    async def create_product(self, body: ProductIn, *, actor: str) -> ProductView:
+        async with self.write(
+            actor, "product.created", "product:new", {"name": body.name, "price": body.price}
+        ) as tx:
+            product_id = await insert_product(tx, body)
+        return await self.product(product_id)
+
+    async def patch_product(self, product_id: int, body: ProductPatch, *, actor: str) -> ProductView:
+        async with self.write(actor, "product.updated", f"product:{product_id}", {"price": body.price}) as tx:
+            await patch_product(tx, product_id, body)
+        return await self.product(product_id)
+
+    async def add_variant(self, product_id: int, body: VariantIn, *, actor: str) -> ProductView:
+        async with self.write(actor, "variant.created", f"product:{product_id}", {"name": body.name}) as tx:
+            await get_product(tx, product_id)
+            await insert_variant(tx, product_id, body)
+        return await self.product(product_id)
+
+    # --- customers -----------------------------------------------------------------------
+
+    async def customers(self, *, search: str = "", limit: int = 100, offset: int = 0) -> CustomerPage:
+        where = "active = 1"
+        params: list[Any] = []
+        if search:
+            where += " AND (name LIKE ? OR email LIKE ? OR phone LIKE ? OR company_name LIKE ?)"
+            params = [f"%{search}%"] * 4
+        total = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM customers WHERE {where}", params)  # noqa: S608
+        rows = await self.db.fetchall(
+            f"SELECT * FROM customers WHERE {where} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?",  # noqa: S608
+            [*params, limit, offset],
+        )
+        return CustomerPage(
+            customers=[refs.customer_view(r) for r in rows], total=int(total["n"]) if total else 0
+        )
+
+    async def customer(self, customer_id: int) -> CustomerView:
+        return refs.customer_view(await refs.require(self.db, "customers", customer_id))
+
+    async def save_customer(
+        self, body: CustomerIn, *, actor: str, customer_id: int | None = None
+    ) -> CustomerView:
+        async with self.write(actor, "customer.saved", f"customer:{customer_id or 'new'}") as tx:
+            customer_id = await refs.save_customer(tx, body, customer_id)
+        return await self.customer(customer_id)

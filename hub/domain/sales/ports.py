@@ -1,0 +1,50 @@
+"""What sales needs from the catalog, as a narrow interface (the catalog context implements it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from hub.db.database import Transaction
+from hub.domain.pricing import TaxRate
+
+
+@dataclass(frozen=True, slots=True)
+class SellableItem:
+    """A product (or one of its variants) as a cart line needs it."""
+
+    product_id: int
+    variant_id: int | None
+    name: str
+    price: int
+    is_promo: bool
+    quantity_decimals: int  # 0 for pieces, 3 for kilograms
+    track_stock: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerInfo:
+    id: int
+    name: str
+    email: str | None
+    company_name: str | None
+    tax_id: str | None
+    address: str | None
+    max_discount_percent: Decimal | None
+
+
+class CatalogPort(Protocol):
+    async def sellable(self, product_id: int, variant_id: int | None) -> SellableItem | None: ...
+
+    async def by_barcode(self, code: str) -> SellableItem | None: ...
+
+    async def by_plu(self, plu: str) -> SellableItem | None: ...
+
+    async def taxes_for(self, product_id: int, variant_id: int | None) -> tuple[TaxRate, ...]: ...
+
+    async def customer(self, customer_id: int) -> CustomerInfo | None: ...
+
+    async def adjust_stock(
+        self, tx: Transaction, product_id: int, variant_id: int | None, delta: Decimal
+    ) -> None: ...

@@ -1,0 +1,125 @@
+"""The store's settings: receipt header and footer, currency, rounding, barcodes, discount tiers.
+
+Authored through the API now (the cloud pushes them later). Stored as one JSON document with a
+version number, so a change is atomic and a receipt can name the settings it was made under.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from hub.db.database import Database
+from hub.domain import audit
+from hub.domain.clock import now_iso
+from hub.domain.money import Amount, PercentText
+
+Text64 = Annotated[str, msgspec.Meta(max_length=64)]
+Text200 = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class InStoreBarcodeLayout(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """EAN-13 codes a scale or the store prints: prefix, item code, then a weight or a price.
+
+    The default reads ``2 IIIII VVVVV C``: prefix "2" (one digit; "20".."29" with ``prefix``
+    "2" all match), a 5-digit item code (the product's ``plu``), a 5-digit value and the check
+    digit. ``value_kind`` says whether the value is a weight in grams (``value_decimals`` 3
+    gives kilograms) or a price in minor units.
+    """
+
+    enabled: bool = True
+    prefix: Annotated[str, msgspec.Meta(pattern=r"^2[0-9]{0,1}$")] = "2"
+    item_digits: Annotated[int, msgspec.Meta(ge=3, le=6)] = 5
+    value_digits: Annotated[int, msgspec.Meta(ge=4, le=6)] = 5
+    value_kind: Literal["weight", "price"] = "weight"
+    value_decimals: Annotated[int, msgspec.Meta(ge=0, le=3)] = 3
+
+
+class DiscountTier(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """Without a customer, a cart whose total is at least ``min_total`` may get ``max_percent``."""
+
+    min_total: Amount
+    max_percent: PercentText
+
+
+class DiscountPreset(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """A quick discount button on the POS discount panel ("10%", "Staff")."""
+
+    percent: PercentText
+    label: Annotated[str, msgspec.Meta(max_length=24)] = ""
+
+
+class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """Everything a sale needs to know about the store."""
+
+    store_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "store-1"
+    store_name: Text64 = "SmartPOS store"
+    business_name: Text64 = ""
+    address: Text200 = ""
+    jib: Annotated[str, msgspec.Meta(max_length=32)] = ""  # company identification number
+    pdv_number: Annotated[str, msgspec.Meta(max_length=32)] = ""  # VAT registration number
+    phone: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    receipt_footer: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "BAM"
+    currency_symbol: Annotated[str, msgspec.Meta(max_length=8)] = "KM"
+    currency_exponent: Annotated[int, msgspec.Meta(ge=0, le=3)] = 2
+    language: Annotated[str, msgspec.Meta(max_length=16)] = "bs"
+    paper_width_mm: Literal[58, 80] = 80
+    rounding_scope: Literal["line", "document"] = "line"
+    in_store_barcodes: InStoreBarcodeLayout = InStoreBarcodeLayout()
+    discount_tiers: Annotated[list[DiscountTier], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=lambda: [
+            DiscountTier(min_total=0, max_percent="5"),
+            DiscountTier(min_total=5000, max_percent="10"),
+            DiscountTier(min_total=10000, max_percent="15"),
+        ]
+    )
+    # Up to six preset buttons; a preset is still checked against the tiers when applied.
+    discount_presets: Annotated[list[DiscountPreset], msgspec.Meta(max_length=6)] = msgspec.field(
+        default_factory=lambda: [DiscountPreset(percent="5"), DiscountPreset(percent="10")]
+    )
+    customer_max_discount_percent: PercentText = "20"
+    refund_without_receipt_needs_manager: bool = True
+    receipt_printer: Annotated[str, msgspec.Meta(max_length=64)] = "receipt"
+    cash_drawer: Annotated[str, msgspec.Meta(max_length=64)] = "receipt"
+    auto_print: bool = True
+
+
+class VersionedSettings(msgspec.Struct, frozen=True):
+    version: int
+    settings: StoreSettings
+    updated_at: str | None = None
+
+
+class StoreSettingsService:
+    """Reads and replaces the settings document; readers get a cached copy."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cached: VersionedSettings | None = None
+
+    async def get(self) -> VersionedSettings:
+        if self._cached is None:
+            row = await self._db.fetchone("SELECT version, body, updated_at FROM store_settings WHERE id = 1")
+            if row is None:
+                self._cached = VersionedSettings(version=0, settings=StoreSettings())
+            else:
+                body = msgspec.json.decode(row["body"], type=StoreSettings)
+                self._cached = VersionedSettings(row["version"], body, row["updated_at"])
+        return self._cached
+
+    async def replace(self, settings: StoreSettings, *, actor: str) -> VersionedSettings:
+        at = now_iso()
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "INSERT INTO store_settings (id, version, body, updated_at, updated_by) "
+                "VALUES (1, 1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET version = version + 1, "
+                "body = excluded.body, updated_at = excluded.updated_at, updated_by = excluded.updated_by "
+                "RETURNING version",
+                (msgspec.json.encode(settings).decode(), at, actor),
+            )
+            assert row is not None
+            await audit.record(tx, actor=actor, action="settings.updated", target="store", details={})
+        self._cached = VersionedSettings(row["version"], settings, at)
+        return self._cached
