@@ -27,6 +27,8 @@ setup() {
     apt_install python3 python3-venv python3-pip
   fi
   python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SmartPOS needs Python 3.11 or newer")'
+  # B2B invoices are A4 PDFs set in DejaVu Sans, which has every letter of our languages.
+  apt_install fonts-dejavu-core
   if [ -n "${SMARTPOS_EXTRA_APT:-}" ] && command -v dpkg-query >/dev/null; then
     # shellcheck disable=SC2086 # a space-separated list on purpose
     apt_install $SMARTPOS_EXTRA_APT

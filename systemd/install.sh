@@ -94,8 +94,9 @@ if [ -z "$ROOT" ]; then
   say "Debian packages"
   command -v apt-get >/dev/null || die "apt-get not found: this script is for Debian 12"
   # python3-venv brings ensurepip, so the venv gets its own pip (no python3-pip needed);
-  # libusb-1.0-0 is what pyusb loads for USB printers.
-  packages=(python3 python3-venv libusb-1.0-0)
+  # libusb-1.0-0 is what pyusb loads for USB printers; fonts-dejavu-core gives B2B invoice
+  # PDFs a font with every letter of our languages (č ć đ š ž).
+  packages=(python3 python3-venv libusb-1.0-0 fonts-dejavu-core)
   if [ "$BLUETOOTH" = yes ] || { [ "$BLUETOOTH" = auto ] && [ -n "$(ls -A /sys/class/bluetooth 2>/dev/null)" ]; }; then
     # BLE devices go through BlueZ over D-Bus; its D-Bus policy lets any local user talk to it.
     packages+=(bluez)

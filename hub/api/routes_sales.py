@@ -7,6 +7,7 @@ lives in the domain; its errors come back as 4xx envelopes with their own codes.
 from __future__ import annotations
 
 import msgspec
+from aiohttp import web
 
 from hub.api.context import RequestContext
 from hub.api.errors import ApiError
@@ -220,6 +221,17 @@ async def checkout(ctx: RequestContext, body: Checkout) -> Reply:
 async def get_sale(ctx: RequestContext, _: None) -> SaleView:
     """A completed sale, invoice or refund with lines, taxes and payments."""
     return await ctx.services.sales.checkout.sale(ctx.path_int("sale_id"))
+
+
+@router.route("GET", "/api/v1/sales/{sale_id}/invoice.pdf", errors=(404,), tags=("sales",))
+async def sale_pdf(ctx: RequestContext, _: None) -> web.Response:
+    """The document as an A4 PDF (the B2B invoice with seller, buyer and tax per rate)."""
+    name, pdf = await ctx.services.sales.checkout.document_pdf(ctx.path_int("sale_id"))
+    return web.Response(
+        body=pdf,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
 
 
 @router.route("GET", "/api/v1/sales", query=SaleQuery, response=SaleView, errors=(404,), tags=("sales",))

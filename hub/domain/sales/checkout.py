@@ -10,6 +10,7 @@ sale; the same key with a different request is a conflict.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from hub.domain.sales import cart_store, sale_store
 from hub.domain.sales.card_terminal import CardTerminal
 from hub.domain.sales.carts import CartService
 from hub.domain.sales.errors import Invalid, SalesError
+from hub.domain.sales.invoice_pdf import render_invoice_pdf
 from hub.domain.sales.numbering import DocType, next_number, number_text
 from hub.domain.sales.pricing_view import PricedCartResult, tax_views
 from hub.domain.sales.receipts import document_as_text, receipt_document
@@ -368,6 +370,15 @@ class SalesService:
 
     async def sale_by_number(self, number: str) -> SaleView:
         return await sale_store.load_sale(self._db, await sale_store.find_by_number(self._db, number))
+
+    async def document_pdf(self, sale_id: int) -> tuple[str, bytes]:
+        """(file name, A4 PDF) of a document: the B2B invoice, or any receipt for download."""
+        sale = await self.sale(sale_id)
+        settings = (await self._settings.get()).settings
+        names = {t.id: t.name for t in (await self.tenders.all()).values()}
+        # fpdf2 is pure Python and takes tens of milliseconds for a long invoice: off the loop.
+        pdf = await asyncio.to_thread(render_invoice_pdf, sale, settings, tender_names=names)
+        return f"{sale.number_text}.pdf", pdf
 
     async def reprint(self, sale_id: int, *, actor: str) -> int:
         """Queue the receipt again, marked COPY; returns the print job id."""
