@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +24,13 @@ def admin(hub: HubProcess, method: str, path: str, body: Any = None) -> tuple[in
 
 
 def test_product_with_variants_barcodes_and_references(hub: HubProcess) -> None:
-    status, rate = admin(hub, "POST", "/api/v1/tax-rates", {"name": "PDV 17", "rate": "17", "is_default": True})
+    status, rate = admin(
+        hub, "POST", "/api/v1/tax-rates", {"name": "PDV 17", "rate": "17", "is_default": True}
+    )
     assert status == 201 and rate["rate"] == "17" and rate["inclusive"]
-    _, parent = admin(hub, "POST", "/api/v1/categories", {"name": "Pića", "color": "#112233", "sort_order": 2})
+    _, parent = admin(
+        hub, "POST", "/api/v1/categories", {"name": "Pića", "color": "#112233", "sort_order": 2}
+    )
     _, child = admin(hub, "POST", "/api/v1/categories", {"name": "Sokovi", "parent_id": parent["id"]})
     status, product = admin(
         hub,
@@ -44,19 +47,32 @@ def test_product_with_variants_barcodes_and_references(hub: HubProcess) -> None:
             "track_stock": True,
             "stock": "4",
             "min_stock": "5",
-            "variants": [{"name": "XL", "price": 2700, "sku": "MAJ-XL", "barcodes": ["96385074"], "own_stock": True, "stock": "2"}],
+            "variants": [
+                {
+                    "name": "XL",
+                    "price": 2700,
+                    "sku": "MAJ-XL",
+                    "barcodes": ["96385074"],
+                    "own_stock": True,
+                    "stock": "2",
+                }
+            ],
         },
     )
     assert status == 201, product
     assert product["barcodes"] == ["0036000291452"] and product["low_stock"]
-    assert [(v["name"], v["price"], v["barcodes"]) for v in product["variants"]] == [("XL", 2700, ["96385074"])]
+    assert [(v["name"], v["price"], v["barcodes"]) for v in product["variants"]] == [
+        ("XL", 2700, ["96385074"])
+    ]
     # A scanner sending the UPC-A form or the EAN-13 form finds the same product.
     for code in ("036000291452", "0036000291452"):
         status, found = hub.api("GET", f"/api/v1/barcodes/{code}")
         assert status == 200 and found["id"] == product["id"]
     status, page = hub.api("GET", "/api/v1/products?search=maj")
     assert status == 200 and [p["sku"] for p in page["products"]] == ["MAJ"]
-    status, patched = admin(hub, "PATCH", f"/api/v1/products/{product['id']}", {"price": 2300, "barcodes": []})
+    status, patched = admin(
+        hub, "PATCH", f"/api/v1/products/{product['id']}", {"price": 2300, "barcodes": []}
+    )
     assert status == 200 and patched["price"] == 2300 and patched["barcodes"] == []
     # A category cannot become its own grandparent.
     loop = admin(hub, "PUT", f"/api/v1/categories/{parent['id']}", {"name": "Pića", "parent_id": child["id"]})
@@ -76,7 +92,11 @@ def test_product_with_variants_barcodes_and_references(hub: HubProcess) -> None:
         ({"name": "Unknown field", "price": 1, "colour": "red"}, 422, "unknown_field"),
         ({"name": "No category", "price": 1, "category_id": 999}, 422, "unknown_category"),
         ({"name": "Bad EAN", "price": 1, "barcodes": ["4006381333932"]}, 422, "bad_check_digit"),
-        ({"name": "Rate and group", "price": 1, "tax_rate_id": 1, "tax_group_id": 1}, 422, "unknown_tax_group"),
+        (
+            {"name": "Rate and group", "price": 1, "tax_rate_id": 1, "tax_group_id": 1},
+            422,
+            "unknown_tax_group",
+        ),
     ],
 )
 def test_bad_products_are_refused(hub: HubProcess, body: dict[str, Any], status: int, code: str) -> None:
@@ -87,7 +107,15 @@ def test_bad_products_are_refused(hub: HubProcess, body: dict[str, Any], status:
 
 
 def test_duplicates_conflict_and_cashiers_cannot_edit(hub: HubProcess) -> None:
-    assert admin(hub, "POST", "/api/v1/products", {"name": "A", "price": 1, "sku": "DUP", "barcodes": ["5901234123457"]})[0] == 201
+    assert (
+        admin(
+            hub,
+            "POST",
+            "/api/v1/products",
+            {"name": "A", "price": 1, "sku": "DUP", "barcodes": ["5901234123457"]},
+        )[0]
+        == 201
+    )
     sku = admin(hub, "POST", "/api/v1/products", {"name": "B", "price": 1, "sku": "DUP"})
     assert (sku[0], sku[1]["error"]["code"]) == (409, "duplicate_sku")
     code = admin(hub, "POST", "/api/v1/products", {"name": "C", "price": 1, "barcodes": ["5901234123457"]})
@@ -97,7 +125,13 @@ def test_duplicates_conflict_and_cashiers_cannot_edit(hub: HubProcess) -> None:
 
 
 def test_customers_with_b2b_details(hub: HubProcess) -> None:
-    body = {"name": "Firma d.o.o.", "email": "nabavka@firma.ba", "company_name": "Firma d.o.o.", "tax_id": "4200000000001", "address": "Titova 1"}
+    body = {
+        "name": "Firma d.o.o.",
+        "email": "nabavka@firma.ba",
+        "company_name": "Firma d.o.o.",
+        "tax_id": "4200000000001",
+        "address": "Titova 1",
+    }
     status, customer = hub.api("POST", "/api/v1/customers", body)
     assert status == 201 and customer["tax_id"] == "4200000000001"
     status, page = hub.api("GET", "/api/v1/customers?search=firma")

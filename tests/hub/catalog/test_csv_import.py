@@ -18,7 +18,12 @@ def hub(tmp_path: Any) -> Iterator[HubProcess]:
     process = HubProcess(tmp_path, []).start()
     try:
         process.api("POST", "/api/v1/tax-rates", {"name": "PDV", "rate": "17"}, token=process.admin_token)
-        process.api("POST", "/api/v1/units", {"name": "kilogram", "abbreviation": "kg", "decimals": 3}, token=process.admin_token)
+        process.api(
+            "POST",
+            "/api/v1/units",
+            {"name": "kilogram", "abbreviation": "kg", "decimals": 3},
+            token=process.admin_token,
+        )
         yield process
     finally:
         process.stop()

@@ -10,7 +10,9 @@ from hub.domain.sales.invoice_pdf import render_invoice_pdf
 from hub.domain.sales.schemas import Buyer
 from tests.hub.sales.test_receipts import SETTINGS, line, sale
 
-BUYER = Buyer(company_name="Šipad Đurđevik d.o.o.", tax_id="4209999990007", address="Zmaja od Bosne 7, Sarajevo")
+BUYER = Buyer(
+    company_name="Šipad Đurđevik d.o.o.", tax_id="4209999990007", address="Zmaja od Bosne 7, Sarajevo"
+)
 
 
 def pages(pdf: bytes) -> list[str]:
@@ -51,5 +53,7 @@ def test_a_long_invoice_breaks_pages_and_repeats_the_header() -> None:
 
 
 def test_training_invoice_says_so() -> None:
-    text = pages(render_invoice_pdf(sale(doc_type="invoice", buyer=BUYER, training=True), SETTINGS, tender_names={}))[0]
+    text = pages(
+        render_invoice_pdf(sale(doc_type="invoice", buyer=BUYER, training=True), SETTINGS, tender_names={})
+    )[0]
     assert "OBUKA" in text
