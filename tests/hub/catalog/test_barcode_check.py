@@ -45,5 +45,5 @@ def test_valid_codes_round_trip(data: str) -> None:
 def test_any_single_digit_error_is_detected(data: str, position: int, shift: int) -> None:
     code = data + str(check_digit(data))
     wrong = code[:position] + str((int(code[position]) + shift) % 10) + code[position + 1 :]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="check digit"):
         normalise(wrong)
