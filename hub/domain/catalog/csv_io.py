@@ -138,11 +138,14 @@ def _delimiter(text: str, given: str | None) -> str:
 def mapped_rows(request: ImportRequest, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, {field: text}) for every data row; raises Invalid for a bad header."""
     text = request.csv.lstrip("\ufeff")  # Excel writes a byte-order mark
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text, request.delimiter))
+    # newline="" lets the csv module see "\r\n" and bare "\r" line ends itself, as it must.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text, request.delimiter))
     try:
         header = next(reader)
     except StopIteration:
         raise Invalid("empty_csv", "the file has no header row") from None
+    except csv.Error as exc:
+        raise Invalid("bad_csv", f"line 1: {exc}") from None
     fields: list[str | None] = []
     for name in header:
         key = name.strip()
@@ -156,7 +159,7 @@ def mapped_rows(request: ImportRequest, columns: tuple[str, ...]) -> Iterator[tu
     if "name" not in fields:
         raise Invalid("missing_column", "no column is mapped to name", details={"header": header})
     count = 0
-    for row in reader:
+    for row in _rows(reader):
         if not any(cell.strip() for cell in row):
             continue
         count += 1
@@ -164,6 +167,17 @@ def mapped_rows(request: ImportRequest, columns: tuple[str, ...]) -> Iterator[tu
             raise Invalid("too_many_rows", f"import at most {MAX_ROWS} rows at a time")
         values = {f: cell.strip() for f, cell in zip(fields, row, strict=False) if f is not None}
         yield reader.line_num, values
+
+
+def _rows(reader: Any) -> Iterator[list[str]]:
+    """The reader's rows; a broken file (an unterminated quote) is a typed error with its line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise Invalid("bad_csv", f"line {reader.line_num}: {exc}") from None
 
 
 def row_error(line: int, exc: Exception) -> RowError:
