@@ -35,7 +35,7 @@ def test_amount_examples(text: str, expected: int) -> None:
 
 @pytest.mark.parametrize("text", ["1.234", "-1", "1e3x", "NaN", "Infinity", ""])
 def test_bad_amounts(text: str) -> None:
-    with pytest.raises(ValueError, match="amount|decimals|between"):
+    with pytest.raises(ValueError, match=r"amount|decimals|between"):
         parse_amount(text, 2)
 
 
