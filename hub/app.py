@@ -21,12 +21,14 @@ from hub.api.app import build_app
 from hub.api.context import HubServices
 from hub.config import HubConfig
 from hub.db.database import Database
+from hub.devices.email_relay import EmailRelay
 from hub.devices.manager import DeviceManager
 from hub.devices.registry import resolve_all
 from hub.domain.auth import AuthService
 from hub.domain.catalog.csv_service import CsvService
 from hub.domain.catalog.service import CatalogService
 from hub.domain.clock import now_iso
+from hub.domain.email_outbox import EmailOutbox
 from hub.domain.events import EventLog
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.sales import build_sales
@@ -76,6 +78,7 @@ class Hub:
         announcer: HubAnnouncer | None = None
         manager: DeviceManager | None = None
         prune_task: asyncio.Task[None] | None = None
+        relay: EmailRelay | None = None
         try:
             events = EventLog(db, retention=config.storage.event_retention)
             auth = AuthService(db, code_ttl_s=config.api.pairing_code_ttl_s)
@@ -86,7 +89,21 @@ class Hub:
             hub_id = await _hub_id(db)
             settings = StoreSettingsService(db)
             catalog = CatalogService(db, settings)
-            sales = build_sales(db, events, jobs, settings, catalog.adapter, self._sale_devices(), email=None)
+            email = EmailOutbox(
+                db, events, max_attempts=config.smtp.max_attempts, backoff_s=config.smtp.retry_delays_s
+            )
+            sales = build_sales(
+                db,
+                events,
+                jobs,
+                settings,
+                catalog.adapter,
+                self._sale_devices(),
+                email=email if config.smtp.enabled else None,
+            )
+            if config.smtp.enabled:
+                relay = EmailRelay(email, config.smtp)
+                await relay.start()
             services = HubServices(
                 config=config,
                 db=db,
@@ -97,6 +114,7 @@ class Hub:
                 catalog=catalog,
                 catalog_csv=CsvService(catalog),
                 sales=sales,
+                email=email,
                 hub_id=hub_id,
                 started_at=now_iso(),
                 started_monotonic=started,
@@ -139,6 +157,8 @@ class Hub:
                 await announcer.stop()
             if runner is not None:
                 await runner.cleanup()
+            if relay is not None:
+                await relay.stop()
             if manager is not None:
                 await manager.stop()
             await self.notifier.stop_watchdog()

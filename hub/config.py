@@ -96,6 +96,25 @@ class DeviceConfig(_Section):
     options: dict[str, Any] = {}
 
 
+class SmtpSection(_Section):
+    """The SMTP relay that e-mailed receipts and invoices go through (off until enabled)."""
+
+    enabled: bool = False
+    host: Annotated[str, msgspec.Meta(min_length=1, max_length=253)] = "127.0.0.1"
+    port: Port = 587
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str = ""
+    password: str = ""
+    from_addr: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$")] = "receipts@smartpos.local"
+    from_name: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 20.0
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=50)] = 8
+    # Wait before each retry; the last value repeats.
+    retry_delays_s: Annotated[
+        list[Annotated[float, msgspec.Meta(gt=0, le=86400)]], msgspec.Meta(min_length=1)
+    ] = msgspec.field(default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 3600.0])
+
+
 class HubConfig(_Section):
     """The whole config file."""
 
@@ -104,6 +123,7 @@ class HubConfig(_Section):
     storage: StorageSection = msgspec.field(default_factory=StorageSection)
     mdns: MdnsSection = msgspec.field(default_factory=MdnsSection)
     log: LogSection = msgspec.field(default_factory=LogSection)
+    smtp: SmtpSection = msgspec.field(default_factory=SmtpSection)
     devices: list[DeviceConfig] = []
 
     @property

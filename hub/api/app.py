@@ -11,6 +11,7 @@ from hub.api.errors import error_middleware
 from hub.api.events_ws import events_websocket
 from hub.api.openapi import build_openapi
 from hub.api.routes_catalog import router as catalog_router
+from hub.api.routes_email import router as email_router
 from hub.api.routes_printing import router as printing_router
 from hub.api.routes_sales import router as sales_router
 from hub.api.routes_system import openapi_handler
@@ -47,13 +48,19 @@ WEBSOCKET_DOC: dict[str, Any] = {
 
 
 def all_routes() -> list[Route]:
-    return [*system_router.routes, *printing_router.routes, *catalog_router.routes, *sales_router.routes]
+    return [
+        *system_router.routes,
+        *printing_router.routes,
+        *catalog_router.routes,
+        *sales_router.routes,
+        *email_router.routes,
+    ]
 
 
 def build_app(services: HubServices) -> web.Application:
     app = web.Application(client_max_size=services.config.api.max_body_bytes, middlewares=[error_middleware])
     app[SERVICES] = services
-    routers: list[Router] = [system_router, printing_router, catalog_router, sales_router]
+    routers: list[Router] = [system_router, printing_router, catalog_router, sales_router, email_router]
     for router in routers:
         router.install(app)
     document = build_openapi(all_routes(), websocket_doc=WEBSOCKET_DOC)

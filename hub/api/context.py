@@ -14,6 +14,7 @@ from hub.devices.manager import DeviceManager
 from hub.domain.auth import AuthService, Principal
 from hub.domain.catalog.csv_service import CsvService
 from hub.domain.catalog.service import CatalogService
+from hub.domain.email_outbox import EmailOutbox
 from hub.domain.events import EventLog
 from hub.domain.permissions import permissions_for
 from hub.domain.print_jobs import PrintJobs
@@ -33,6 +34,7 @@ class HubServices:
     catalog: CatalogService
     catalog_csv: CsvService
     sales: SalesModule
+    email: EmailOutbox
     hub_id: str
     started_at: str
     started_monotonic: float

@@ -19,7 +19,7 @@ from typing import Protocol
 import msgspec
 
 from hub.db.database import Database, Transaction
-from hub.domain import outbox
+from hub.domain import audit, outbox
 from hub.domain.clock import now_iso
 from hub.domain.events import EventLog
 from hub.domain.money import format_quantity
@@ -38,7 +38,7 @@ from hub.domain.sales.schemas import Buyer, Checkout, PaymentView, SaleView
 from hub.domain.sales.tender_store import TenderStore
 from hub.domain.sales.tenders import Settlement, TenderError, settle
 from hub.domain.store_settings import StoreSettings, StoreSettingsService
-from protocols.escpos import render
+from protocols.escpos import ReceiptDocument, render
 
 
 class EmailPort(Protocol):
@@ -352,14 +352,8 @@ class SalesService:
             )
             drawer_job_id = job.id
         if email:
-            if self._email is None:
-                raise SalesError("email_not_configured", "this hub has no SMTP relay configured")
-            email_job_id = await self._email.enqueue(
-                tx,
-                to=email,
-                subject=f"{settings.business_name or settings.store_name}: {sale.number_text}",
-                text=document_as_text(document),
-                idempotency_key=f"sale-{sale.uuid}-email",
+            email_job_id = await self._queue_email(
+                tx, sale, settings, document, email, f"sale-{sale.uuid}-email"
             )
         return msgspec.structs.replace(
             sale, print_job_id=print_job_id, drawer_job_id=drawer_job_id, email_job_id=email_job_id
@@ -370,6 +364,47 @@ class SalesService:
 
     async def sale_by_number(self, number: str) -> SaleView:
         return await sale_store.load_sale(self._db, await sale_store.find_by_number(self._db, number))
+
+    async def _queue_email(
+        self,
+        tx: Transaction,
+        sale: SaleView,
+        settings: StoreSettings,
+        document: ReceiptDocument,
+        to: str,
+        key: str,
+    ) -> int:
+        if self._email is None:
+            raise SalesError("email_not_configured", "this hub has no SMTP relay configured ([smtp] enabled)")
+        attachment = None
+        if sale.doc_type == "invoice":
+            # A B2B buyer's accounting wants the A4 invoice itself, not only the text.
+            names = {t.id: t.name for t in (await self.tenders.all()).values()}
+            pdf = await asyncio.to_thread(render_invoice_pdf, sale, settings, tender_names=names)
+            attachment = (f"{sale.number_text}.pdf", "application/pdf", pdf)
+        return await self._email.enqueue(
+            tx,
+            to=to,
+            subject=f"{settings.business_name or settings.store_name}: {sale.number_text}",
+            text=document_as_text(document),
+            idempotency_key=key,
+            attachment=attachment,
+        )
+
+    async def email_receipt(self, sale_id: int, to: str, *, key: str, actor: str) -> int:
+        """E-mail a completed document again (the receipt modal's "Email" button)."""
+        sale = await self.sale(sale_id)
+        settings = (await self._settings.get()).settings
+        names = {t.id: t.name for t in (await self.tenders.all()).values()}
+        document = receipt_document(sale, settings, tender_names=names)
+        async with self._db.transaction() as tx:
+            email_id = await self._queue_email(
+                tx, sale, settings, document, to, f"sale-{sale.uuid}-email-{key}"
+            )
+            await audit.record(
+                tx, actor=actor, action="sale.emailed", target=f"sale:{sale_id}", details={"to": to}
+            )
+        return email_id
 
     async def document_pdf(self, sale_id: int) -> tuple[str, bytes]:
         """(file name, A4 PDF) of a document: the B2B invoice, or any receipt for download."""
