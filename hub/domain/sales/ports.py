@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from hub.db.database import Transaction
-from hub.domain.pricing import TaxRate
+from hub.domain.pricing import Discount, PricingLine, TaxRate
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +48,25 @@ class CatalogPort(Protocol):
     async def adjust_stock(
         self, tx: Transaction, product_id: int, variant_id: int | None, delta: Decimal
     ) -> None: ...
+
+
+class AutomaticDiscounts(Protocol):
+    """Where campaigns and automatic discounts (the pricing-engine issue) plug in.
+
+    Given the cart's lines as the engine will price them, return them with any automatic line
+    discounts set (``Discount.source`` names the campaign) and an automatic cart discount. A
+    manual discount the cashier set on a line or the cart is kept: automatic ones fill the gaps.
+    """
+
+    async def apply(
+        self, lines: list[PricingLine], *, customer_id: int | None
+    ) -> tuple[list[PricingLine], Discount | None]: ...
+
+
+class NoAutomaticDiscounts:
+    """Until campaigns exist: every cart is priced as the cashier built it."""
+
+    async def apply(
+        self, lines: list[PricingLine], *, customer_id: int | None
+    ) -> tuple[list[PricingLine], Discount | None]:
+        return lines, None

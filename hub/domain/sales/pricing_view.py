@@ -15,7 +15,7 @@ from hub.domain.money import format_percent, format_quantity, parse_percent
 from hub.domain.pricing import Discount, PricedCart, PricingError, PricingLine, price_cart
 from hub.domain.sales.cart_store import CartRow, LineRow
 from hub.domain.sales.errors import Invalid
-from hub.domain.sales.ports import CatalogPort
+from hub.domain.sales.ports import AutomaticDiscounts, CatalogPort, NoAutomaticDiscounts
 from hub.domain.sales.schemas import CartLineView, CartView, DiscountIn, TaxView
 from hub.domain.store_settings import StoreSettings
 
@@ -43,8 +43,9 @@ class PricedCartResult:
 class CartPricer:
     """Prices carts; caches each product's resolved taxes for the life of the pricer."""
 
-    def __init__(self, catalog: CatalogPort) -> None:
+    def __init__(self, catalog: CatalogPort, automatic: AutomaticDiscounts | None = None) -> None:
         self._catalog = catalog
+        self._automatic: AutomaticDiscounts = automatic or NoAutomaticDiscounts()
 
     async def pricing_lines(self, lines: list[LineRow]) -> list[PricingLine]:
         result = []
@@ -63,10 +64,14 @@ class CartPricer:
         return result
 
     async def price(self, cart: CartRow, lines: list[LineRow], settings: StoreSettings) -> PricedCartResult:
+        pricing_lines, automatic = await self._automatic.apply(
+            await self.pricing_lines(lines), customer_id=cart.customer_id
+        )
+        manual = to_discount(cart.discount) if lines else None
         try:
             priced = price_cart(
-                await self.pricing_lines(lines),
-                cart_discount=to_discount(cart.discount) if lines else None,
+                pricing_lines,
+                cart_discount=manual or (automatic if lines else None),
                 scope=settings.rounding_scope,
             )
         except PricingError as exc:
