@@ -31,8 +31,14 @@ from hub.domain.clock import now_iso
 from hub.domain.email_outbox import EmailOutbox
 from hub.domain.events import EventLog
 from hub.domain.print_jobs import PrintJobs
+from hub.domain.reports.day_close import DayClose
+from hub.domain.reports.quick import QuickReports
 from hub.domain.sales import build_sales
 from hub.domain.sales.checkout import Devices
+from hub.domain.shifts.cash import CashDesk
+from hub.domain.shifts.service import ShiftService
+from hub.domain.staff.service import StaffService
+from hub.domain.staff.terminals import TerminalService
 from hub.domain.store_settings import StoreSettingsService
 from hub.mdns import HubAnnouncer
 from hub.sdnotify import SystemdNotifier
@@ -41,6 +47,7 @@ log = logging.getLogger("hub")
 
 DB_FILE = "hub.db"
 PRUNE_EVERY_S = 600.0
+AUTO_CLOSE_EVERY_S = 30.0
 
 
 async def _hub_id(db: Database) -> str:
@@ -79,6 +86,7 @@ class Hub:
         manager: DeviceManager | None = None
         prune_task: asyncio.Task[None] | None = None
         relay: EmailRelay | None = None
+        auto_close_task: asyncio.Task[None] | None = None
         try:
             events = EventLog(db, retention=config.storage.event_retention)
             auth = AuthService(db, code_ttl_s=config.api.pairing_code_ttl_s)
@@ -89,6 +97,7 @@ class Hub:
             hub_id = await _hub_id(db)
             settings = StoreSettingsService(db)
             catalog = CatalogService(db, settings)
+            devices = self._sale_devices()
             email = EmailOutbox(
                 db, events, max_attempts=config.smtp.max_attempts, backoff_s=config.smtp.retry_delays_s
             )
@@ -98,8 +107,12 @@ class Hub:
                 jobs,
                 settings,
                 catalog.adapter,
-                self._sale_devices(),
+                devices,
                 email=email if config.smtp.enabled else None,
+            )
+            staff = StaffService(db)
+            shifts = ShiftService(
+                db, events, jobs, settings, devices, email=email if config.smtp.enabled else None
             )
             if config.smtp.enabled:
                 relay = EmailRelay(email, config.smtp)
@@ -114,6 +127,12 @@ class Hub:
                 catalog=catalog,
                 catalog_csv=CsvService(catalog),
                 sales=sales,
+                staff=staff,
+                terminals=TerminalService(db),
+                shifts=shifts,
+                cash=CashDesk(shifts, staff),
+                day_close=DayClose(db, jobs, settings, devices.printers),
+                quick_reports=QuickReports(db, settings),
                 email=email,
                 hub_id=hub_id,
                 started_at=now_iso(),
@@ -133,6 +152,7 @@ class Hub:
                 )
                 await announcer.start()
             prune_task = asyncio.create_task(self._prune(events), name="event-prune")
+            auto_close_task = asyncio.create_task(self._auto_close(shifts), name="shift-auto-close")
             log.info(
                 "hub ready",
                 extra={
@@ -153,6 +173,8 @@ class Hub:
             self.notifier.stopping()
             if prune_task is not None:
                 prune_task.cancel()
+            if auto_close_task is not None:
+                auto_close_task.cancel()
             if announcer is not None:
                 await announcer.stop()
             if runner is not None:
@@ -172,6 +194,17 @@ class Hub:
             printers=frozenset(spec.id for spec in printers),
             drawers=frozenset(spec.id for spec in printers if getattr(spec.options, "drawer", False)),
         )
+
+    async def _auto_close(self, shifts: ShiftService) -> None:
+        """Close shifts still open at 23:59 store time (checked twice a minute)."""
+        while True:
+            try:
+                closed = await shifts.auto_close_due()
+                if closed:
+                    log.warning("shifts closed automatically at 23:59", extra={"shifts": closed})
+            except Exception:
+                log.exception("auto-close failed; retrying")
+            await asyncio.sleep(AUTO_CLOSE_EVERY_S)
 
     async def _prune(self, events: EventLog) -> None:
         while True:

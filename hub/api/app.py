@@ -10,10 +10,13 @@ from hub.api.context import HubServices
 from hub.api.errors import error_middleware
 from hub.api.events_ws import events_websocket
 from hub.api.openapi import build_openapi
+from hub.api.routes_audit import router as audit_router
 from hub.api.routes_catalog import router as catalog_router
 from hub.api.routes_email import router as email_router
 from hub.api.routes_printing import router as printing_router
 from hub.api.routes_sales import router as sales_router
+from hub.api.routes_shifts import router as shifts_router
+from hub.api.routes_staff import router as staff_router
 from hub.api.routes_system import openapi_handler
 from hub.api.routes_system import router as system_router
 from hub.api.routing import SERVICES, Route, Router, authenticate
@@ -47,21 +50,26 @@ WEBSOCKET_DOC: dict[str, Any] = {
 }
 
 
+ROUTERS: list[Router] = [
+    system_router,
+    audit_router,
+    printing_router,
+    catalog_router,
+    sales_router,
+    email_router,
+    staff_router,
+    shifts_router,
+]
+
+
 def all_routes() -> list[Route]:
-    return [
-        *system_router.routes,
-        *printing_router.routes,
-        *catalog_router.routes,
-        *sales_router.routes,
-        *email_router.routes,
-    ]
+    return [route for router in ROUTERS for route in router.routes]
 
 
 def build_app(services: HubServices) -> web.Application:
     app = web.Application(client_max_size=services.config.api.max_body_bytes, middlewares=[error_middleware])
     app[SERVICES] = services
-    routers: list[Router] = [system_router, printing_router, catalog_router, sales_router, email_router]
-    for router in routers:
+    for router in ROUTERS:
         router.install(app)
     document = build_openapi(all_routes(), websocket_doc=WEBSOCKET_DOC)
 

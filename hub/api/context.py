@@ -16,9 +16,15 @@ from hub.domain.catalog.csv_service import CsvService
 from hub.domain.catalog.service import CatalogService
 from hub.domain.email_outbox import EmailOutbox
 from hub.domain.events import EventLog
-from hub.domain.permissions import permissions_for
+from hub.domain.permissions import EVERYTHING
 from hub.domain.print_jobs import PrintJobs
+from hub.domain.reports.day_close import DayClose
+from hub.domain.reports.quick import QuickReports
 from hub.domain.sales import SalesModule
+from hub.domain.shifts.cash import CashDesk
+from hub.domain.shifts.service import ShiftService
+from hub.domain.staff.service import StaffService, StaffSession
+from hub.domain.staff.terminals import TerminalService
 
 
 @dataclass
@@ -34,6 +40,12 @@ class HubServices:
     catalog: CatalogService
     catalog_csv: CsvService
     sales: SalesModule
+    staff: StaffService
+    terminals: TerminalService
+    shifts: ShiftService
+    cash: CashDesk
+    day_close: DayClose
+    quick_reports: QuickReports
     email: EmailOutbox
     hub_id: str
     started_at: str
@@ -46,15 +58,38 @@ class RequestContext:
     services: HubServices
     principal: Principal | None
     query: Any = field(default=None)
+    staff: StaffSession | None = None
 
     @property
     def actor(self) -> str:
+        """Who the audit log and documents name: the logged-in employee, else the token."""
+        if self.staff is not None:
+            return self.staff.actor
         return self.principal.actor if self.principal else "anonymous"
 
-    def require(self, permission: str) -> frozenset[str]:
+    async def permissions(self) -> frozenset[str]:
+        if self.principal is not None and self.principal.role == "admin":
+            return EVERYTHING
+        if self.staff is not None:
+            return self.staff.permissions
+        return await self.services.staff.setup_permissions()
+
+    async def require(self, permission: str) -> frozenset[str]:
         """The caller's permissions; a 403 naming ``permission`` when it is not among them."""
-        granted = permissions_for(self.principal)
+        granted = await self.permissions()
         if permission not in granted:
+            if (
+                self.staff is None
+                and self.principal is not None
+                and self.principal.role != "admin"
+                and await self.services.staff.has_employees()
+            ):
+                raise ApiError(
+                    401,
+                    "staff_login_required",
+                    "log in on this terminal first (X-Staff-Session)",
+                    {"permission": permission},
+                )
             raise ApiError(
                 403,
                 "permission_denied",

@@ -82,7 +82,7 @@ async def list_tax_rates(ctx: RequestContext, _: None) -> list[TaxRateView]:
 )
 async def create_tax_rate(ctx: RequestContext, body: TaxRateIn) -> Reply:
     """Add a tax rate (inclusive or exclusive, compound, priority; one may be the default)."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return Reply(201, await ctx.services.catalog.save_tax_rate(body, actor=ctx.actor))
 
 
@@ -91,7 +91,7 @@ async def create_tax_rate(ctx: RequestContext, body: TaxRateIn) -> Reply:
 )
 async def put_tax_rate(ctx: RequestContext, body: TaxRateIn) -> TaxRateView:
     """Replace a tax rate. Sales already made keep the rate they were taxed at."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return await ctx.services.catalog.save_tax_rate(body, actor=ctx.actor, rate_id=ctx.path_int("id"))
 
 
@@ -106,7 +106,7 @@ async def list_tax_groups(ctx: RequestContext, _: None) -> list[TaxGroupView]:
 )
 async def create_tax_group(ctx: RequestContext, body: TaxGroupIn) -> Reply:
     """Add a tax group of existing rates."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return Reply(201, await ctx.services.catalog.save_tax_group(body, actor=ctx.actor))
 
 
@@ -115,7 +115,7 @@ async def create_tax_group(ctx: RequestContext, body: TaxGroupIn) -> Reply:
 )
 async def put_tax_group(ctx: RequestContext, body: TaxGroupIn) -> TaxGroupView:
     """Replace a tax group's name and rates."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return await ctx.services.catalog.save_tax_group(body, actor=ctx.actor, group_id=ctx.path_int("id"))
 
 
@@ -131,14 +131,14 @@ async def list_units(ctx: RequestContext, _: None) -> list[UnitView]:
 @router.route("POST", "/api/v1/units", body=UnitIn, response=UnitView, status=201, tags=("catalog",))
 async def create_unit(ctx: RequestContext, body: UnitIn) -> Reply:
     """Add a unit; ``decimals`` is how finely it is sold (3 for kilograms)."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return Reply(201, await ctx.services.catalog.save_unit(body, actor=ctx.actor))
 
 
 @router.route("PUT", "/api/v1/units/{id}", body=UnitIn, response=UnitView, errors=(404,), tags=("catalog",))
 async def put_unit(ctx: RequestContext, body: UnitIn) -> UnitView:
     """Replace a unit."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return await ctx.services.catalog.save_unit(body, actor=ctx.actor, unit_id=ctx.path_int("id"))
 
 
@@ -153,7 +153,7 @@ async def list_categories(ctx: RequestContext, _: None) -> list[CategoryView]:
 )
 async def create_category(ctx: RequestContext, body: CategoryIn) -> Reply:
     """Add a category (colour, sort order, optional parent)."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return Reply(201, await ctx.services.catalog.save_category(body, actor=ctx.actor))
 
 
@@ -162,7 +162,7 @@ async def create_category(ctx: RequestContext, body: CategoryIn) -> Reply:
 )
 async def put_category(ctx: RequestContext, body: CategoryIn) -> CategoryView:
     """Replace a category; a parent that would make a loop is refused."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return await ctx.services.catalog.save_category(body, actor=ctx.actor, category_id=ctx.path_int("id"))
 
 
@@ -185,7 +185,7 @@ async def list_products(ctx: RequestContext, _: None) -> ProductPage:
 @router.route("POST", "/api/v1/products", body=ProductIn, response=ProductView, status=201, tags=("catalog",))
 async def create_product(ctx: RequestContext, body: ProductIn) -> Reply:
     """Add a product with its barcodes and variants."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return Reply(201, await ctx.services.catalog.create_product(body, actor=ctx.actor))
 
 
@@ -205,7 +205,7 @@ async def export_products(ctx: RequestContext, _: None) -> web.Response:
 )
 async def import_products(ctx: RequestContext, body: ImportRequest) -> ImportReport:
     """Import products from CSV: column mapping, dry run, all-or-nothing unless skipping bad rows."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return await ctx.services.catalog_csv.import_products(body, actor=ctx.actor)
 
 
@@ -225,14 +225,14 @@ async def get_product(ctx: RequestContext, _: None) -> ProductView:
 )
 async def patch_product(ctx: RequestContext, body: ProductPatch) -> ProductView:
     """Change some fields; a new price applies to lines added from now on."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return await ctx.services.catalog.patch_product(ctx.path_int("id"), body, actor=ctx.actor)
 
 
 @router.route("DELETE", "/api/v1/products/{id}", response=Archived, errors=(404,), tags=("catalog",))
 async def archive_product(ctx: RequestContext, _: None) -> Archived:
     """Archive a product: it leaves the POS; sales and refunds that name it keep working."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     await ctx.services.catalog.archive("products", ctx.path_int("id"), actor=ctx.actor)
     return Archived(id=ctx.path_int("id"))
 
@@ -247,7 +247,7 @@ async def archive_product(ctx: RequestContext, _: None) -> Archived:
 )
 async def add_variant(ctx: RequestContext, body: VariantIn) -> Reply:
     """Add a variant (own price, SKU, barcodes, stock)."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return Reply(201, await ctx.services.catalog.add_variant(ctx.path_int("id"), body, actor=ctx.actor))
 
 
@@ -286,7 +286,7 @@ async def create_customer(ctx: RequestContext, body: CustomerIn) -> Reply:
 @router.route("GET", "/api/v1/customers/export.csv", tags=("customers",))
 async def export_customers(ctx: RequestContext, _: None) -> web.Response:
     """All customers as CSV."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return _csv(await ctx.services.catalog_csv.export_customers(), "customers.csv")
 
 
@@ -300,7 +300,7 @@ async def export_customers(ctx: RequestContext, _: None) -> web.Response:
 )
 async def import_customers(ctx: RequestContext, body: ImportRequest) -> ImportReport:
     """Import customers from CSV; existing ones are matched by e-mail and updated."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     return await ctx.services.catalog_csv.import_customers(body, actor=ctx.actor)
 
 
@@ -326,6 +326,6 @@ async def put_customer(ctx: RequestContext, body: CustomerIn) -> CustomerView:
 @router.route("DELETE", "/api/v1/customers/{id}", response=Archived, errors=(404,), tags=("customers",))
 async def archive_customer(ctx: RequestContext, _: None) -> Archived:
     """Archive a customer (their past sales keep the link)."""
-    ctx.require("catalog")
+    await ctx.require("catalog")
     await ctx.services.catalog.archive("customers", ctx.path_int("id"), actor=ctx.actor)
     return Archived(id=ctx.path_int("id"))

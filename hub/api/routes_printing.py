@@ -118,7 +118,13 @@ async def submit_job(ctx: RequestContext, body: PrintJobRequest) -> Reply:
     tags=("printing",),
 )
 async def open_drawer(ctx: RequestContext, body: DrawerOpenRequest) -> Reply:
-    """Open the cash drawer wired to this printer; queued behind earlier receipts and audited."""
+    """Open the cash drawer wired to this printer; queued behind earlier receipts and audited.
+
+    Once staff are set up, opening the drawer without a sale needs the ``open_drawer``
+    permission (the audit entry then names the employee).
+    """
+    if ctx.staff is not None or await ctx.services.staff.has_employees():
+        await ctx.require("open_drawer")
     device_id = _device_id(ctx)
     request = DrawerRequest(pin=body.pin, on_ms=body.on_ms, off_ms=body.off_ms, reason=body.reason)
     return await _submit(

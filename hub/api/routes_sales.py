@@ -12,7 +12,7 @@ from aiohttp import web
 from hub.api.context import RequestContext
 from hub.api.errors import ApiError
 from hub.api.routing import Reply, Router
-from hub.domain.permissions import permissions_for
+from hub.domain.sales.checkout import Seller
 from hub.domain.sales.schemas import (
     AttachCustomer,
     CartCreate,
@@ -60,6 +60,10 @@ class GiftCardIn(msgspec.Struct, forbid_unknown_fields=True):
     amount: int
 
 
+def _seller(ctx: RequestContext) -> Seller | None:
+    return None if ctx.staff is None else Seller(employee_id=ctx.staff.employee_id)
+
+
 def _cart_id(ctx: RequestContext) -> str:
     return ctx.request.match_info["cart_id"]
 
@@ -76,7 +80,7 @@ async def get_settings(ctx: RequestContext, _: None) -> VersionedSettings:
 @router.route("PUT", "/api/v1/settings", body=StoreSettings, response=VersionedSettings, tags=("settings",))
 async def put_settings(ctx: RequestContext, body: StoreSettings) -> VersionedSettings:
     """Replace the store's settings (audited); the version number goes up by one."""
-    ctx.require("settings")
+    await ctx.require("settings")
     return await ctx.services.sales.settings.replace(body, actor=ctx.actor)
 
 
@@ -89,7 +93,7 @@ async def list_tenders(ctx: RequestContext, _: None) -> TenderList:
 @router.route("PUT", "/api/v1/tenders/{tender_id}", body=Tender, response=Tender, tags=("tenders",))
 async def put_tender(ctx: RequestContext, body: Tender) -> Tender:
     """Create or replace a tender (seed 001 fields: use, change, rounding, drawer ...)."""
-    ctx.require("tenders")
+    await ctx.require("tenders")
     if body.id != ctx.request.match_info["tender_id"]:
         raise ApiError(422, "id_mismatch", "the tender id in the path and the body differ")
     return await ctx.services.sales.checkout.tenders.put(body, actor=ctx.actor)
@@ -98,7 +102,7 @@ async def put_tender(ctx: RequestContext, body: Tender) -> Tender:
 @router.route("POST", "/api/v1/gift-cards", body=GiftCardIn, status=201, tags=("tenders",))
 async def issue_gift_card(ctx: RequestContext, body: GiftCardIn) -> Reply:
     """Load a gift card with a balance (minor units)."""
-    ctx.require("tenders")
+    await ctx.require("tenders")
     if body.amount <= 0 or not body.code:
         raise ApiError(422, "invalid_gift_card", "a gift card needs a code and a positive amount")
     await ctx.services.sales.gift_cards.issue(body.code, body.amount, actor=ctx.actor)
@@ -110,7 +114,10 @@ async def issue_gift_card(ctx: RequestContext, body: GiftCardIn) -> Reply:
 
 @router.route("POST", "/api/v1/carts", body=CartCreate, response=CartView, status=201, tags=("carts",))
 async def create_cart(ctx: RequestContext, body: CartCreate) -> Reply:
-    """Open a cart on a terminal (``training`` keeps its sale out of reports)."""
+    """Open a cart on a terminal (``training``, or a cashier in training, keeps it out of reports)."""
+    await ctx.require("sell")
+    if ctx.staff is not None and ctx.staff.training and not body.training:
+        body = msgspec.structs.replace(body, training=True)
     return Reply(201, await ctx.services.sales.carts.create(body, actor=ctx.actor))
 
 
@@ -134,6 +141,7 @@ async def get_cart(ctx: RequestContext, _: None) -> CartView:
 )
 async def add_line(ctx: RequestContext, body: LineAdd) -> Reply:
     """Add a product, a variant or a scanned barcode (in-store weight and price codes too)."""
+    await ctx.require("sell")
     return Reply(201, await ctx.services.sales.carts.add_line(_cart_id(ctx), body))
 
 
@@ -142,7 +150,7 @@ async def add_line(ctx: RequestContext, body: LineAdd) -> Reply:
 )
 async def update_line(ctx: RequestContext, body: LineUpdate) -> CartView:
     """Change quantity, note, gratis, line discount or price (override: permission, audited)."""
-    granted = permissions_for(ctx.principal)
+    granted = await ctx.permissions()
     return await ctx.services.sales.carts.update_line(
         _cart_id(ctx),
         ctx.path_int("line_id"),
@@ -167,8 +175,8 @@ async def clear_cart(ctx: RequestContext, body: ClearCart) -> CartView:
 @router.route("PUT", "/api/v1/carts/{cart_id}/discount", body=DiscountIn, response=CartView, tags=("carts",))
 async def set_cart_discount(ctx: RequestContext, body: DiscountIn) -> CartView:
     """A percentage or fixed cart discount, within the store's tiers or the customer's maximum."""
-    ctx.require("discount")
-    return await ctx.services.sales.carts.set_discount(_cart_id(ctx), body)
+    await ctx.require("discount")
+    return await ctx.services.sales.carts.set_discount(_cart_id(ctx), body, actor=ctx.actor)
 
 
 @router.route("DELETE", "/api/v1/carts/{cart_id}/discount", response=CartView, tags=("carts",))
@@ -200,7 +208,7 @@ async def recall_cart(ctx: RequestContext, _: None) -> CartView:
 @router.route("POST", "/api/v1/carts/{cart_id}/void", body=VoidCart, response=CartView, tags=("carts",))
 async def void_cart(ctx: RequestContext, body: VoidCart) -> CartView:
     """Void an open or held cart (audited with the reason)."""
-    ctx.require("void_cart")
+    await ctx.require("void_cart")
     return await ctx.services.sales.carts.void(_cart_id(ctx), body.reason, actor=ctx.actor)
 
 
@@ -209,8 +217,14 @@ async def void_cart(ctx: RequestContext, body: VoidCart) -> CartView:
 )
 async def checkout(ctx: RequestContext, body: Checkout) -> Reply:
     """Pay and complete: 201 with the sale, or 200 with the same sale for a repeated key."""
-    ctx.require("sell")
-    sale, created = await ctx.services.sales.checkout.checkout(_cart_id(ctx), body, actor=ctx.actor)
+    await ctx.require("sell")
+    sale, created = await ctx.services.sales.checkout.checkout(
+        _cart_id(ctx), body, actor=ctx.actor, seller=_seller(ctx)
+    )
+    settings = (await ctx.services.sales.settings.get()).settings
+    if created and ctx.staff is not None and settings.auto_lock_after_order:
+        # Auto-lock: the next order starts with a PIN or a card again.
+        await ctx.services.staff.logout(ctx.staff, reason="auto_lock")
     return Reply(201 if created else 200, sale)
 
 
@@ -258,9 +272,9 @@ async def reprint(ctx: RequestContext, _: None) -> Reply:
 )
 async def refund_with_receipt(ctx: RequestContext, body: RefundWithReceipt) -> Reply:
     """Refund chosen lines of a receipt; never more than was sold and not yet refunded."""
-    ctx.require("refund_with_receipt")
+    await ctx.require("refund_with_receipt")
     sale, created = await ctx.services.sales.refunds.with_receipt(
-        ctx.path_int("sale_id"), body, actor=ctx.actor
+        ctx.path_int("sale_id"), body, actor=ctx.actor, seller=_seller(ctx)
     )
     return Reply(201 if created else 200, sale)
 
@@ -271,6 +285,6 @@ async def refund_with_receipt(ctx: RequestContext, body: RefundWithReceipt) -> R
 async def refund_without_receipt(ctx: RequestContext, body: RefundWithoutReceipt) -> Reply:
     """Refund items without a receipt (a manager, when the store's settings say so)."""
     sale, created = await ctx.services.sales.refunds.without_receipt(
-        body, actor=ctx.actor, permissions=permissions_for(ctx.principal)
+        body, actor=ctx.actor, permissions=await ctx.permissions(), seller=_seller(ctx)
     )
     return Reply(201 if created else 200, sale)

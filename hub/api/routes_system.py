@@ -13,8 +13,6 @@ from hub.api.context import RequestContext
 from hub.api.errors import ApiError
 from hub.api.routing import Reply, Router
 from hub.api.schemas import (
-    AuditList,
-    AuditQuery,
     BackupResponse,
     Health,
     HubStatus,
@@ -24,7 +22,6 @@ from hub.api.schemas import (
     Readiness,
     TokenList,
 )
-from hub.domain import audit
 from hub.domain.auth import PairingError, PairingRateLimited
 
 router = Router()
@@ -137,11 +134,7 @@ async def backup(ctx: RequestContext, _: None) -> BackupResponse:
     return BackupResponse(path=str(target), bytes=size)
 
 
-@router.route("GET", "/api/v1/audit", auth="admin", query=AuditQuery, response=AuditList, tags=("system",))
-async def audit_log(ctx: RequestContext, _: None) -> AuditList:
-    """Sensitive actions, newest first: drawer opens, pairings, revocations, cancellations."""
-    q: AuditQuery = ctx.query
-    return AuditList(entries=await audit.recent(ctx.services.db, limit=q.limit, action=q.action))
+# GET /api/v1/audit moved to hub/api/routes_audit.py (filters, paging, export, verify).
 
 
 def openapi_handler(document: dict[str, object]) -> web.Response:

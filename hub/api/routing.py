@@ -168,6 +168,10 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         principal = await authenticate(request, route.auth)
         services = request.app[SERVICES]
         ctx = RequestContext(request=request, services=services, principal=principal)
+        staff_token = request.headers.get("X-Staff-Session", "")
+        if staff_token and principal is not None:
+            # The session is bound to the device that opened it (its token's actor).
+            ctx.staff = await services.staff.session(staff_token, device=principal.actor)
         if route.query is not None:
             ctx.query = _decode_query(request, route.query)
         body = await _decode_body(request, route.body) if route.body is not None else None

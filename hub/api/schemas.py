@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 import msgspec
 
 from hub.devices.manager import DeviceView
-from hub.domain.audit import AuditEntry
 from hub.domain.auth import TokenInfo
 from hub.domain.print_jobs import PrintJob
 from protocols.escpos import ReceiptDocument
@@ -105,15 +104,6 @@ class HubStatus(msgspec.Struct, kw_only=True):
 
 class TokenList(msgspec.Struct):
     tokens: list[TokenInfo]
-
-
-class AuditQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    action: str | None = None
-    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
-
-
-class AuditList(msgspec.Struct):
-    entries: list[AuditEntry]
 
 
 class BackupResponse(msgspec.Struct):

@@ -2,6 +2,8 @@
 
 Every command but ``serve`` talks to the running daemon over its local API with the admin
 credential the daemon keeps in its data dir, so it must run as root or the service user.
+``audit verify`` and ``audit export`` instead read the database file read-only, so they work
+while the daemon is stopped.
 Exit codes: 0 ok, 1 the operation failed, 2 bad usage or config, 3 the daemon is not running,
 4 the credential was refused.
 """
@@ -11,17 +13,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from hub import __version__
 from hub.cli.client import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, HubClient
 from hub.cli.output import device_state, print_json, table
 from hub.config import DEFAULT_CONFIG_PATH, ConfigError, HubConfig, load_config, parse_config
 from hub.escpos_cache import use_persistent_escpos_cache
+
+if TYPE_CHECKING:
+    from hub.domain.audit import ReadOnlyStore
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -222,6 +230,65 @@ def cmd_unpair(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit_store(args: argparse.Namespace) -> ReadOnlyStore:
+    """The hub database opened read-only, straight from the data dir in the config.
+
+    Audit commands read the file rather than ask the daemon: they must work while it is stopped
+    (after an incident, say), and a read-only handle cannot alter the evidence.
+    """
+    config = _config(args, required=False)
+    use_persistent_escpos_cache(None)  # reading the log must not create the data dir
+    from hub.app import DB_FILE
+    from hub.domain.audit import ReadOnlyStore
+
+    path = config.data_dir / DB_FILE
+    try:
+        return ReadOnlyStore(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise CliError(f"cannot open the hub database {path}: {exc}", EXIT_USAGE) from None
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from hub.domain.audit import verify
+
+    store = _audit_store(args)
+    try:
+        result = asyncio.run(verify(store))
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot read the audit log: {exc}") from None
+    finally:
+        store.close()
+    if args.json:
+        print_json(msgspec.to_builtins(result))
+    elif result.ok:
+        legacy = f", {result.legacy_rows} pre-chain row(s) not sealed yet" if result.legacy_rows else ""
+        head = f", head row {result.head_id} {result.head_hash}" if result.head_hash else ""
+        print(f"audit log intact: {result.rows_checked} row(s) chained{head}{legacy}")
+    else:
+        print(f"audit log TAMPERED at row {result.first_bad_id}: {result.reason}", file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from hub.domain.audit import export_csv
+
+    store = _audit_store(args)
+    try:
+        text = asyncio.run(export_csv(store, since=args.since, until=args.until))
+    except ValueError as exc:
+        raise CliError(f"bad --from/--to: {exc}", EXIT_USAGE) from None
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot read the audit log: {exc}") from None
+    finally:
+        store.close()
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        print(f"audit log written to {args.out} ({text.count(chr(10)) - 1} row(s))")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -263,6 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("tokens", cmd_tokens, "list paired tablets")
     unpair = add("unpair", cmd_unpair, "revoke a tablet's token")
     unpair.add_argument("token_id", type=int)
+    audit = add("audit", cmd_audit_verify, "verify or export the hash-chained audit log (reads the DB file)")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_sub.add_parser(
+        "verify", parents=[common], help="check the hash chain; exit 1 naming the first bad row"
+    ).set_defaults(func=cmd_audit_verify)
+    export = audit_sub.add_parser("export", parents=[common], help="write the audit log as CSV")
+    export.set_defaults(func=cmd_audit_export)
+    export.add_argument("--out", required=True, metavar="FILE", help="CSV file to write ('-' for stdout)")
+    export.add_argument("--from", dest="since", metavar="TIME", help="ISO time with zone, or a date")
+    export.add_argument("--to", dest="until", metavar="TIME", help="ISO time with zone, or a date")
     return parser
 
 

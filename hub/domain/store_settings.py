@@ -7,12 +7,14 @@ version number, so a change is atomic and a receipt can name the settings it was
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
 from hub.db.database import Database
 from hub.domain import audit
 from hub.domain.clock import now_iso
+from hub.domain.errors import Invalid
 from hub.domain.money import Amount, PercentText
 
 Text64 = Annotated[str, msgspec.Meta(max_length=64)]
@@ -84,6 +86,18 @@ class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, fr
     receipt_printer: Annotated[str, msgspec.Meta(max_length=64)] = "receipt"
     cash_drawer: Annotated[str, msgspec.Meta(max_length=64)] = "receipt"
     auto_print: bool = True
+    # Shifts: the store's clock (business dates, 23:59 auto-close, work hours), opening cash.
+    timezone: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}$")] = "Europe/Sarajevo"
+    opening_cash_mode: Literal["fixed", "free"] = "free"
+    fixed_opening_cash: Amount = 0
+    work_start: Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "08:00"
+    work_end: Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "22:00"
+    late_threshold_min: Annotated[int, msgspec.Meta(ge=0, le=1440)] = 10  # 1440: never late
+    early_threshold_min: Annotated[int, msgspec.Meta(ge=0, le=1440)] = 10  # 1440: never early
+    auto_lock_after_order: bool = False
+    shift_notification_emails: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=254)]], msgspec.Meta(max_length=10)
+    ] = []
 
 
 class VersionedSettings(msgspec.Struct, frozen=True):
@@ -110,6 +124,10 @@ class StoreSettingsService:
         return self._cached
 
     async def replace(self, settings: StoreSettings, *, actor: str) -> VersionedSettings:
+        try:
+            ZoneInfo(settings.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise Invalid("invalid_timezone", f"unknown time zone {settings.timezone!r}") from None
         at = now_iso()
         async with self._db.transaction() as tx:
             row = await tx.fetchone(

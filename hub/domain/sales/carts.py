@@ -10,6 +10,8 @@ import uuid
 from dataclasses import replace
 from decimal import Decimal
 
+import msgspec
+
 from hub.db.database import Database
 from hub.domain import audit
 from hub.domain.clock import now_iso
@@ -226,7 +228,27 @@ class CartService:
             await store.touch(tx, cart_id, now_iso(), discount=None)
         return await self._changed(cart_id)
 
-    async def set_discount(self, cart_id: str, discount: DiscountIn | None) -> CartView:
+    async def _audit_refusal(
+        self, exc: SalesError, cart_id: str, discount: DiscountIn | None, actor: str
+    ) -> None:
+        """A discount over the limit is refused and changes nothing, but the attempt is audited."""
+        if exc.code in ("discount_limit", "promo_needs_customer") and discount is not None:
+            async with self._db.transaction() as tx:
+                await audit.record(
+                    tx, actor=actor, action="discount.refused", target=f"cart:{cart_id}",
+                    details={"reason": exc.code, "discount": msgspec.to_builtins(discount)},
+                )  # fmt: skip
+
+    async def set_discount(
+        self, cart_id: str, discount: DiscountIn | None, *, actor: str = "unknown"
+    ) -> CartView:
+        try:
+            return await self._set_discount(cart_id, discount)
+        except SalesError as exc:
+            await self._audit_refusal(exc, cart_id, discount, actor)
+            raise
+
+    async def _set_discount(self, cart_id: str, discount: DiscountIn | None) -> CartView:
         settings = (await self._settings.get()).settings
         async with self._db.transaction() as tx:
             cart, lines = await store.load_cart(tx, cart_id)

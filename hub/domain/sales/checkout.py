@@ -57,6 +57,36 @@ class EmailPort(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Seller:
+    """The logged-in employee completing a document; their open shift on the terminal gets it."""
+
+    employee_id: int
+    require_shift: bool = True
+
+
+async def attach_shift(tx: Transaction, sale_id: int, terminal_id: str, seller: Seller | None) -> None:
+    """Book the document on the terminal's open shift (inside the sale's transaction).
+
+    With staff set up, selling needs an open shift of the same employee: otherwise the whole
+    sale rolls back, number included.
+    """
+    if seller is None:
+        return
+    shift = await tx.fetchone(
+        "SELECT id, employee_id FROM shifts WHERE terminal_id = ? AND state = 'open'", (terminal_id,)
+    )
+    if shift is None:
+        if seller.require_shift:
+            raise SalesError("no_open_shift", f"start a shift on terminal {terminal_id} first")
+    elif shift["employee_id"] != seller.employee_id:
+        raise SalesError("terminal_occupied", "This terminal is occupied by another employee's shift")
+    await tx.execute(
+        "UPDATE sales SET shift_id = ?, employee_id = ? WHERE id = ?",
+        (None if shift is None else shift["id"], seller.employee_id, sale_id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Devices:
     """Which configured devices can take the receipt and the drawer kick."""
 
@@ -104,7 +134,9 @@ class SalesService:
             )
         return await sale_store.load_sale(self._db, sale_id)
 
-    async def checkout(self, cart_id: str, request: Checkout, *, actor: str) -> tuple[SaleView, bool]:
+    async def checkout(
+        self, cart_id: str, request: Checkout, *, actor: str, seller: Seller | None = None
+    ) -> tuple[SaleView, bool]:
         """Complete the cart; returns the sale and whether it is new (False: a replay)."""
         digest = request_hash(cart_id, request)
         replay = await self._replay(request.idempotency_key, digest)
@@ -175,6 +207,7 @@ class SalesService:
             sale_id = await sale_store.insert_document(
                 tx, header, self._line_writes(priced), tax_views(priced.priced), payments
             )
+            await attach_shift(tx, sale_id, cart.terminal_id, seller)
             await self._gift_cards(tx, settlement)
             if not cart.training:
                 for line in lines:

@@ -24,7 +24,7 @@ from hub.domain.clock import now_iso
 from hub.domain.money import MoneyError, format_percent, format_quantity, parse_quantity
 from hub.domain.pricing import PricedLine, PricingError, PricingLine, price_cart, refund_slice
 from hub.domain.sales import sale_store
-from hub.domain.sales.checkout import SalesService, request_hash
+from hub.domain.sales.checkout import SalesService, Seller, attach_shift, request_hash
 from hub.domain.sales.errors import Forbidden, Invalid, NotFound, SalesError
 from hub.domain.sales.numbering import next_number, number_text
 from hub.domain.sales.sale_store import LineWrite, SaleHeader
@@ -52,7 +52,7 @@ class RefundService:
         self._sales = sales
 
     async def with_receipt(
-        self, sale_id: int, request: RefundWithReceipt, *, actor: str
+        self, sale_id: int, request: RefundWithReceipt, *, actor: str, seller: Seller | None = None
     ) -> tuple[SaleView, bool]:
         s = self._sales
         digest = request_hash(f"refund-{sale_id}", request)
@@ -147,11 +147,17 @@ class RefundService:
                 training=original.training,
                 customer_id=original.customer_id,
                 approved_by=None,
+                seller=seller,
             )
         return sale, True
 
     async def without_receipt(
-        self, request: RefundWithoutReceipt, *, actor: str, permissions: frozenset[str]
+        self,
+        request: RefundWithoutReceipt,
+        *,
+        actor: str,
+        permissions: frozenset[str],
+        seller: Seller | None = None,
     ) -> tuple[SaleView, bool]:
         s = self._sales
         settings = (await s._settings.get()).settings
@@ -229,6 +235,7 @@ class RefundService:
                 training=False,
                 customer_id=None,
                 approved_by=actor if "refund_without_receipt" in permissions else None,
+                seller=seller,
             )
         return sale, True
 
@@ -248,6 +255,7 @@ class RefundService:
         training: bool,
         customer_id: int | None,
         approved_by: str | None,
+        seller: Seller | None,
     ) -> SaleView:
         s = self._sales
         versioned = await s._settings.get()
@@ -308,6 +316,7 @@ class RefundService:
             comment=None,
         )
         sale_id = await sale_store.insert_document(tx, header, writes, taxes, [payment])
+        await attach_shift(tx, sale_id, terminal_id, seller)
         sale = await sale_store.load_sale(tx, sale_id)
         if not training:
             await outbox.append(tx, "sale.refunded", sale)
