@@ -112,8 +112,6 @@ class BackupResponse(msgspec.Struct):
 
 
 __all__ = [
-    "AuditList",
-    "AuditQuery",
     "BackupResponse",
     "DeviceList",
     "DrawerOpenRequest",
