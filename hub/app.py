@@ -30,6 +30,7 @@ from hub.domain.catalog.service import CatalogService
 from hub.domain.clock import now_iso
 from hub.domain.email_outbox import EmailOutbox
 from hub.domain.events import EventLog
+from hub.domain.infocodes.service import Infocodes
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.reports.day_close import DayClose
 from hub.domain.reports.quick import QuickReports
@@ -98,6 +99,7 @@ class Hub:
             settings = StoreSettingsService(db)
             catalog = CatalogService(db, settings)
             devices = self._sale_devices()
+            infocodes = Infocodes(db)
             email = EmailOutbox(
                 db, events, max_attempts=config.smtp.max_attempts, backoff_s=config.smtp.retry_delays_s
             )
@@ -109,6 +111,7 @@ class Hub:
                 catalog.adapter,
                 devices,
                 email=email if config.smtp.enabled else None,
+                infocodes=infocodes,
             )
             staff = StaffService(db)
             shifts = ShiftService(
@@ -133,6 +136,7 @@ class Hub:
                 cash=CashDesk(shifts, staff),
                 day_close=DayClose(db, jobs, settings, devices.printers),
                 quick_reports=QuickReports(db, settings),
+                infocodes=infocodes,
                 email=email,
                 hub_id=hub_id,
                 started_at=now_iso(),

@@ -13,6 +13,7 @@ from hub.api.openapi import build_openapi
 from hub.api.routes_audit import router as audit_router
 from hub.api.routes_catalog import router as catalog_router
 from hub.api.routes_email import router as email_router
+from hub.api.routes_infocodes import router as infocodes_router
 from hub.api.routes_printing import router as printing_router
 from hub.api.routes_sales import router as sales_router
 from hub.api.routes_shifts import router as shifts_router
@@ -59,6 +60,7 @@ ROUTERS: list[Router] = [
     email_router,
     staff_router,
     shifts_router,
+    infocodes_router,
 ]
 
 

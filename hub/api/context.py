@@ -16,6 +16,7 @@ from hub.domain.catalog.csv_service import CsvService
 from hub.domain.catalog.service import CatalogService
 from hub.domain.email_outbox import EmailOutbox
 from hub.domain.events import EventLog
+from hub.domain.infocodes.service import Infocodes
 from hub.domain.permissions import EVERYTHING
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.reports.day_close import DayClose
@@ -46,6 +47,7 @@ class HubServices:
     cash: CashDesk
     day_close: DayClose
     quick_reports: QuickReports
+    infocodes: Infocodes
     email: EmailOutbox
     hub_id: str
     started_at: str

@@ -15,7 +15,7 @@ from hub.domain.sales.card_terminal import ConfirmedByCashier
 from hub.domain.sales.carts import CartService
 from hub.domain.sales.checkout import Devices, EmailPort, SalesService
 from hub.domain.sales.gift_cards import GiftCards
-from hub.domain.sales.ports import CatalogPort
+from hub.domain.sales.ports import CatalogPort, InfocodePort
 from hub.domain.sales.refunds import RefundService
 from hub.domain.sales.tender_store import TenderStore
 from hub.domain.store_settings import StoreSettingsService
@@ -38,8 +38,9 @@ def build_sales(
     catalog: CatalogPort,
     devices: Devices,
     email: EmailPort | None,
+    infocodes: InfocodePort | None = None,
 ) -> SalesModule:
-    carts = CartService(db, events, catalog, settings)
+    carts = CartService(db, events, catalog, settings, infocodes)
     checkout = SalesService(
         db, events, jobs, carts, TenderStore(db), settings, ConfirmedByCashier(), devices, email=email
     )

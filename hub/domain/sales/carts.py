@@ -22,7 +22,7 @@ from hub.domain.sales.barcode_lines import resolve_scan
 from hub.domain.sales.cart_store import CartRow, LineRow
 from hub.domain.sales.discount_rules import check_discount
 from hub.domain.sales.errors import Forbidden, Invalid, NotFound, SalesError
-from hub.domain.sales.ports import CatalogPort
+from hub.domain.sales.ports import CatalogPort, InfocodePort, NoInfocodes
 from hub.domain.sales.pricing_view import CartPricer
 from hub.domain.sales.schemas import (
     AttachCustomer,
@@ -49,13 +49,19 @@ class CartService:
     """The cart workflows of the POS terminal."""
 
     def __init__(
-        self, db: Database, events: EventLog, catalog: CatalogPort, settings: StoreSettingsService
+        self,
+        db: Database,
+        events: EventLog,
+        catalog: CatalogPort,
+        settings: StoreSettingsService,
+        infocodes: InfocodePort | None = None,
     ) -> None:
         self._db = db
         self._events = events
         self.catalog = catalog
         self._settings = settings
         self.pricer = CartPricer(catalog)
+        self.infocodes: InfocodePort = infocodes or NoInfocodes()
 
     async def view(self, cart_id: str) -> CartView:
         cart, lines = await store.load_cart(self._db, cart_id)
@@ -102,6 +108,9 @@ class CartService:
             quantity = _quantity(request.quantity, item.quantity_decimals)
         else:
             raise Invalid("invalid_line", "give a product_id or a barcode")
+        first = not (await store.load_cart(self._db, cart_id))[1]
+        triggers = ["SELL_PRODUCT", "SELL_DPT", "SELL_GRP"] + (["RECEIPT_START"] if first else [])
+        await self.infocodes.require(cart_id, triggers, product_id=item.product_id)
         async with self._db.transaction() as tx:
             cart, lines = await store.load_cart(tx, cart_id)
             store.require_open(cart)
@@ -145,6 +154,11 @@ class CartService:
         self, cart_id: str, line_id: int, request: LineUpdate, *, actor: str, can_override_price: bool
     ) -> CartView:
         settings = (await self._settings.get()).settings
+        triggers = (["OPEN_PRICE"] if request.unit_price is not None else []) + (
+            ["RECEIPT_COMMENT"] if request.note else []
+        )
+        if triggers:
+            await self.infocodes.require(cart_id, triggers)
         async with self._db.transaction() as tx:
             cart, lines = await store.load_cart(tx, cart_id)
             store.require_open(cart)
@@ -300,6 +314,7 @@ class CartService:
         return await self._changed(cart_id)
 
     async def void(self, cart_id: str, reason: str, *, actor: str) -> CartView:
+        await self.infocodes.require(cart_id, ["RECEIPT_TRASH"])
         async with self._db.transaction() as tx:
             cart, lines = await store.load_cart(tx, cart_id)
             if cart.state not in ("open", "held"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -148,6 +149,10 @@ class SalesService:
         cart_store.require_open(cart)
         if not lines:
             raise SalesError("cart_empty", "the cart has no items")
+        prompts = self._carts.infocodes
+        await prompts.require(cart_id, ["SUBTOTAL", "RECEIPT_END"])
+        for payment in request.payments:
+            await prompts.require(cart_id, ["TENDER"], tender_id=payment.tender_id)
         priced = await self._carts.pricer.price(cart, lines, settings)
         tenders = await self.tenders.all()
         try:
@@ -230,6 +235,7 @@ class SalesService:
                 actor,
                 print_receipt=request.print_receipt,
                 email=request.email,
+                notes=await prompts.receipt_lines(cart_id),
             )
         return sale, True
 
@@ -348,11 +354,12 @@ class SalesService:
         print_receipt: bool | None,
         email: str | None,
         refund_of_number: str | None = None,
+        notes: Sequence[str] = (),
     ) -> SaleView:
         """Queue the receipt, the drawer kick and the email inside the sale's transaction."""
         tender_names = {t.id: t.name for t in (await self.tenders.all()).values()}
         document = receipt_document(
-            sale, settings, tender_names=tender_names, refund_of_number=refund_of_number
+            sale, settings, tender_names=tender_names, refund_of_number=refund_of_number, notes=notes
         )
         print_job_id: int | None = None
         drawer_job_id: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -70,3 +71,35 @@ class NoAutomaticDiscounts:
         self, lines: list[PricingLine], *, customer_id: int | None
     ) -> tuple[list[PricingLine], Discount | None]:
         return lines, None
+
+
+class InfocodePort(Protocol):
+    """Infocode prompts at POS steps (see :mod:`hub.domain.infocodes.service`)."""
+
+    async def require(
+        self,
+        context: str,
+        triggers: Sequence[str],
+        *,
+        product_id: int | None = None,
+        tender_id: str | None = None,
+    ) -> None: ...
+
+    async def receipt_lines(self, context: str) -> list[str]: ...
+
+
+class NoInfocodes:
+    """No prompts configured: every step goes ahead."""
+
+    async def require(
+        self,
+        context: str,
+        triggers: Sequence[str],
+        *,
+        product_id: int | None = None,
+        tender_id: str | None = None,
+    ) -> None:
+        return None
+
+    async def receipt_lines(self, context: str) -> list[str]:
+        return []

@@ -9,6 +9,7 @@ say so at the top and the bottom. Labels follow the store's language (Bosnian or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -82,8 +83,9 @@ def receipt_document(
     *,
     tender_names: dict[str, str],
     refund_of_number: str | None = None,
+    notes: Sequence[str] = (),
 ) -> ReceiptDocument:
-    """The printed receipt of ``sale``."""
+    """The printed receipt of ``sale``; ``notes`` are infocode answers set to print."""
     words = labels_for(settings.language)
     exp = settings.currency_exponent
 
@@ -164,6 +166,9 @@ def receipt_document(
         blocks.append(Columns(left=words["change"], right=money(sale.change_total), bold=True))
     if sale.balance_due:
         blocks.append(Columns(left=words["balance"], right=money(sale.balance_due), bold=True))
+    if notes:
+        blocks.append(Separator())
+        blocks += [Text(text=note) for note in notes]
     if settings.receipt_footer:
         blocks.append(Separator())
         blocks += [Text(text=part, align="center") for part in settings.receipt_footer.splitlines() if part]

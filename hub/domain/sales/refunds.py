@@ -55,6 +55,7 @@ class RefundService:
         self, sale_id: int, request: RefundWithReceipt, *, actor: str, seller: Seller | None = None
     ) -> tuple[SaleView, bool]:
         s = self._sales
+        await s._carts.infocodes.require(f"refund:{request.idempotency_key}", ["RECEIPT_REFUND", "REFUND"])
         digest = request_hash(f"refund-{sale_id}", request)
         replay = await s._replay(request.idempotency_key, digest)
         if replay is not None:
@@ -163,6 +164,7 @@ class RefundService:
         settings = (await s._settings.get()).settings
         if settings.refund_without_receipt_needs_manager and "refund_without_receipt" not in permissions:
             raise Forbidden("manager_approval_required", "a refund without a receipt needs a manager")
+        await s._carts.infocodes.require(f"refund:{request.idempotency_key}", ["RECEIPT_REFUND", "REFUND"])
         digest = request_hash("refund-free", request)
         replay = await s._replay(request.idempotency_key, digest)
         if replay is not None:
@@ -343,4 +345,5 @@ class RefundService:
             print_receipt=None,
             email=None,
             refund_of_number=refund_of_number,
+            notes=await s._carts.infocodes.receipt_lines(f"refund:{key}"),
         )
