@@ -56,6 +56,10 @@ def _age(born: date, today: date) -> int:
 class Infocodes:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Every cart step asks for its prompts; most stores have none for most triggers, so the
+        # active codes are kept in memory (reloaded after a change) and the common answer,
+        # "nothing due", costs no query.
+        self._active: list[InfocodeView] | None = None
 
     # --- authoring -------------------------------------------------------------------------
 
@@ -83,9 +87,13 @@ class Infocodes:
                     ],
                 )
                 await audit.record(tx, actor=actor, action="infocode.created", target=f"infocode:{body.code}")
+                tx.after_commit(self._forget)
         except sqlite3.IntegrityError:
             raise Conflict("duplicate_code", f"an infocode {body.code!r} exists") from None
         return await self.get(int(row["id"]))
+
+    def _forget(self) -> None:
+        self._active = None
 
     async def get(self, infocode_id: int) -> InfocodeView:
         found = await self._load("id = ?", (infocode_id,))
@@ -123,6 +131,12 @@ class Infocodes:
         tender_id: str | None = None,
     ) -> list[Prompt]:
         """Prompts of ``triggers`` not yet answered in ``context``, by priority."""
+        if self._active is None:
+            self._active = await self._load("active = 1", ())
+        wanted = set(triggers)
+        codes = [code for code in self._active if code.trigger in wanted]
+        if not codes:
+            return []
         category = parent = None
         if product_id is not None:
             row = await self._db.fetchone(
@@ -130,8 +144,6 @@ class Infocodes:
                 (product_id,),
             )
             category, parent = (row["category_id"], row["parent_id"]) if row else (None, None)
-        marks = ",".join("?" * len(triggers))
-        codes = await self._load(f"active = 1 AND trigger IN ({marks})", list(triggers))
         answered = {
             (r["infocode_id"], r["scope"])
             for r in await self._db.fetchall(
