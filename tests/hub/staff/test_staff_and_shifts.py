@@ -253,3 +253,21 @@ def test_terminals_and_heartbeats(store: Store) -> None:
     Staff(hub, 2, "2222").open_shift()
     terminals = {t["id"]: t for t in hub.api("GET", "/api/v1/terminals")[1]["terminals"]}
     assert terminals["T1"]["occupied_by"] == "Edin Kasir"
+
+
+def test_auto_lock_after_each_order(store: Store) -> None:
+    hub, ids, _ = store
+    current = hub.api("GET", "/api/v1/settings")[1]["settings"]
+    assert (
+        hub.api("PUT", "/api/v1/settings", {**current, "auto_lock_after_order": True}, token=hub.admin_token)[
+            0
+        ]
+        == 200
+    )
+    waiter = Staff(hub, 2, "2222")
+    waiter.open_shift()
+    waiter.sell(ids["SOK1"], 250, "locked-1")
+    # The order is done: the tablet is locked until the next PIN or card.
+    assert error(waiter.api("POST", "/api/v1/carts", {"terminal_id": "T1"})) == (401, "staff_session_invalid")
+    again = Staff(hub, 2, "2222")
+    assert again.sell(ids["SOK1"], 250, "locked-2")["number_text"] == "T1-R-000002"
