@@ -41,6 +41,7 @@ from hub.domain.shifts.service import ShiftService
 from hub.domain.staff.service import StaffService
 from hub.domain.staff.terminals import TerminalService
 from hub.domain.store_settings import StoreSettingsService
+from hub.domain.targets import SalesTargets
 from hub.mdns import HubAnnouncer
 from hub.sdnotify import SystemdNotifier
 
@@ -137,6 +138,7 @@ class Hub:
                 day_close=DayClose(db, jobs, settings, devices.printers),
                 quick_reports=QuickReports(db, settings),
                 infocodes=infocodes,
+                targets=SalesTargets(db, settings),
                 email=email,
                 hub_id=hub_id,
                 started_at=now_iso(),

@@ -20,6 +20,7 @@ from hub.api.routes_shifts import router as shifts_router
 from hub.api.routes_staff import router as staff_router
 from hub.api.routes_system import openapi_handler
 from hub.api.routes_system import router as system_router
+from hub.api.routes_targets import router as targets_router
 from hub.api.routing import SERVICES, Route, Router, authenticate
 
 WEBSOCKET_DOC: dict[str, Any] = {
@@ -61,6 +62,7 @@ ROUTERS: list[Router] = [
     staff_router,
     shifts_router,
     infocodes_router,
+    targets_router,
 ]
 
 

@@ -26,6 +26,7 @@ from hub.domain.shifts.cash import CashDesk
 from hub.domain.shifts.service import ShiftService
 from hub.domain.staff.service import StaffService, StaffSession
 from hub.domain.staff.terminals import TerminalService
+from hub.domain.targets import SalesTargets
 
 
 @dataclass
@@ -48,6 +49,7 @@ class HubServices:
     day_close: DayClose
     quick_reports: QuickReports
     infocodes: Infocodes
+    targets: SalesTargets
     email: EmailOutbox
     hub_id: str
     started_at: str
