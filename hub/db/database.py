@@ -12,14 +12,15 @@ Durability rules (principle 3 of the architecture):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -27,6 +28,7 @@ from hub.db.write_lock import WriteLock
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -46,6 +48,29 @@ def migration_scripts() -> list[tuple[int, str, str]]:
     if numbers != list(range(1, len(numbers) + 1)):
         raise StorageError(f"migrations are not numbered 1..n without gaps: {numbers}")
     return found
+
+
+async def _run_to_end(operation: Awaitable[T]) -> T:
+    """Await ``operation`` to its end even if the caller is cancelled meanwhile; then re-raise."""
+    task = asyncio.ensure_future(operation)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                break
+            cancelled = True
+    result = task.result()
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    # SQLite may already have rolled back (a failed COMMIT on a full disk does).
+    if conn.in_transaction:
+        await _run_to_end(conn.execute("ROLLBACK"))
 
 
 class Transaction:
@@ -156,18 +181,35 @@ class Database:
         """A serialised write transaction (``BEGIN IMMEDIATE``), committed with a full fsync.
 
         ``urgent`` puts it ahead of waiting normal transactions (see :mod:`hub.db.write_lock`).
+
+        Cancellation safety: BEGIN, COMMIT and ROLLBACK run in the connection's thread whether
+        or not the awaiting task is cancelled. If a task were cancelled while its BEGIN was in
+        flight and then let the write lock go, the next writer would find the connection still
+        inside a transaction. So these statements are always awaited to their end (and a
+        pending cancellation re-raised afterwards), and the lock is released only once the
+        connection is out of the transaction.
         """
         writer = self._require(self._writer)
         await self._write_lock.acquire(urgent=urgent)
         try:
-            await writer.execute("BEGIN IMMEDIATE")
+            try:
+                await _run_to_end(writer.execute("BEGIN IMMEDIATE"))
+            except asyncio.CancelledError:
+                await _rollback(writer)
+                raise
             tx = Transaction(writer)
             try:
                 yield tx
             except BaseException:
-                await writer.execute("ROLLBACK")
+                await _rollback(writer)
                 raise
-            await writer.execute("COMMIT")
+            try:
+                await _run_to_end(writer.execute("COMMIT"))
+            except asyncio.CancelledError:
+                raise  # the COMMIT itself completed: _run_to_end waited for it
+            except BaseException:
+                await _rollback(writer)
+                raise
         finally:
             self._write_lock.release()
         for callback in tx._after:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -94,5 +96,38 @@ async def test_online_backup_while_writing(tmp_path: Path) -> None:
             assert copy.execute("SELECT value FROM meta WHERE key = 'hub_id'").fetchone()[0] == "abc"
             assert copy.execute("SELECT COUNT(*) FROM meta WHERE key = 'later'").fetchone()[0] == 0
         assert not (tmp_path / "backups" / "copy.db.partial").exists()
+    finally:
+        await db.close()
+
+
+async def test_cancelling_writers_at_any_point_never_leaves_a_transaction_open(tmp_path: Path) -> None:
+    """A task cancelled while its BEGIN, body or COMMIT is in flight (a dropped HTTP request, a
+    stopped sync relay) must leave the connection clean for the next writer."""
+    db = Database(tmp_path / "hub.db")
+    await db.open()
+    try:
+
+        async def writer(n: int) -> None:
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (f"k{n}", "v"))
+                await tx.execute("UPDATE meta SET value = 'w' WHERE key = ?", (f"k{n}",))
+
+        committed = 0
+        for n in range(300):
+            task = asyncio.create_task(writer(n))
+            # Cancel after 0..4 loop turns: before BEGIN, during it, in the body, at COMMIT.
+            for _ in range(n % 5):
+                await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if not task.cancelled():
+                committed += 1
+        async with db.transaction() as tx:  # the next writer is never refused
+            await tx.execute("INSERT INTO meta (key, value) VALUES ('after', 'ok')")
+        rows = await db.fetchall("SELECT key, value FROM meta WHERE key LIKE 'k%'")
+        # Every row is whole: inserted and updated together, or not at all.
+        assert all(row["value"] == "w" for row in rows)
+        assert len(rows) >= committed
     finally:
         await db.close()
