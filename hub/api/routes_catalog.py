@@ -1,80 +1,58 @@
-"""Catalog: tax rates and groups, units, categories, products with variants and barcodes,
-customers, and CSV import/export.
+"""Catalog reference data: tax rates, tax groups, units and categories; barcode lookup.
 
-Thin: decode, check the permission (reads: any paired device; writes: ``catalog``), call
-:mod:`hub.domain.catalog`, answer. Lists are paged with ``limit`` and ``offset``.
+Products, variants and stock are in :mod:`hub.api.routes_products`, customers in
+:mod:`hub.api.routes_customers`. Thin: decode, check the permission (reads: any paired device;
+writes: ``catalog``), call :mod:`hub.domain.catalog`, answer. ``DELETE`` archives: the row stays
+for the sales that name it, and one still in use is refused with 409 ``in_use``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
-from aiohttp import web
 
 from hub.api.context import RequestContext
 from hub.api.routing import Reply, Router
 from hub.domain.catalog.barcode_check import normalise
-from hub.domain.catalog.csv_io import ImportReport, ImportRequest
 from hub.domain.catalog.schemas import (
     CategoryIn,
+    CategoryPatch,
     CategoryView,
-    CustomerIn,
-    CustomerPage,
-    CustomerView,
-    ProductIn,
-    ProductPage,
-    ProductPatch,
     ProductView,
     TaxGroupIn,
+    TaxGroupPatch,
     TaxGroupView,
     TaxRateIn,
+    TaxRatePatch,
     TaxRateView,
     UnitIn,
+    UnitPatch,
     UnitView,
-    VariantIn,
 )
 from hub.domain.errors import Invalid, NotFound
 
 router = Router()
-Limit = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 
 
-class ProductQuery(msgspec.Struct, forbid_unknown_fields=True):
-    search: str = ""
-    category_id: int | None = None
+class ListQuery(msgspec.Struct, forbid_unknown_fields=True):
+    """List filters: archived rows are left out unless asked for."""
+
     include_archived: bool = False
-    limit: Limit = 100
-    offset: Annotated[int, msgspec.Meta(ge=0)] = 0
-
-
-class CustomerQuery(msgspec.Struct, forbid_unknown_fields=True):
-    search: str = ""
-    limit: Limit = 100
-    offset: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
 class Archived(msgspec.Struct):
+    """The answer to a DELETE: the row is kept, archived."""
+
     id: int
     active: bool = False
 
 
-def _csv(text: str, name: str) -> web.Response:
-    return web.Response(
-        text=text,
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+# --- tax rates -----------------------------------------------------------------------------
 
 
-# --- taxes -------------------------------------------------------------------------------
-
-
-@router.route("GET", "/api/v1/tax-rates", response=list[TaxRateView], tags=("catalog",))
+@router.route("GET", "/api/v1/tax-rates", query=ListQuery, response=list[TaxRateView], tags=("catalog",))
 async def list_tax_rates(ctx: RequestContext, _: None) -> list[TaxRateView]:
     """Tax rates in the order they apply (priority)."""
-    return await ctx.services.catalog.tax_rates()
+    return await ctx.services.catalog.tax_rates(include_archived=ctx.query.include_archived)
 
 
 @router.route(
@@ -86,6 +64,12 @@ async def create_tax_rate(ctx: RequestContext, body: TaxRateIn) -> Reply:
     return Reply(201, await ctx.services.catalog.save_tax_rate(body, actor=ctx.actor))
 
 
+@router.route("GET", "/api/v1/tax-rates/{id}", response=TaxRateView, errors=(404,), tags=("catalog",))
+async def get_tax_rate(ctx: RequestContext, _: None) -> TaxRateView:
+    """One tax rate."""
+    return await ctx.services.catalog.tax_rate(ctx.path_int("id"))
+
+
 @router.route(
     "PUT", "/api/v1/tax-rates/{id}", body=TaxRateIn, response=TaxRateView, errors=(404,), tags=("catalog",)
 )
@@ -95,10 +79,36 @@ async def put_tax_rate(ctx: RequestContext, body: TaxRateIn) -> TaxRateView:
     return await ctx.services.catalog.save_tax_rate(body, actor=ctx.actor, rate_id=ctx.path_int("id"))
 
 
-@router.route("GET", "/api/v1/tax-groups", response=list[TaxGroupView], tags=("catalog",))
+@router.route(
+    "PATCH",
+    "/api/v1/tax-rates/{id}",
+    body=TaxRatePatch,
+    response=TaxRateView,
+    errors=(404,),
+    tags=("catalog",),
+)
+async def patch_tax_rate(ctx: RequestContext, body: TaxRatePatch) -> TaxRateView:
+    """Change some fields of a tax rate (``active: true`` brings an archived one back)."""
+    await ctx.require("catalog")
+    await ctx.services.catalog.patch("tax_rates", ctx.path_int("id"), body, actor=ctx.actor)
+    return await ctx.services.catalog.tax_rate(ctx.path_int("id"))
+
+
+@router.route("DELETE", "/api/v1/tax-rates/{id}", response=Archived, errors=(404, 409), tags=("catalog",))
+async def archive_tax_rate(ctx: RequestContext, _: None) -> Archived:
+    """Archive a tax rate no active product or group uses (it stops being the default)."""
+    await ctx.require("catalog")
+    await ctx.services.catalog.archive("tax_rates", ctx.path_int("id"), actor=ctx.actor)
+    return Archived(id=ctx.path_int("id"))
+
+
+# --- tax groups ----------------------------------------------------------------------------
+
+
+@router.route("GET", "/api/v1/tax-groups", query=ListQuery, response=list[TaxGroupView], tags=("catalog",))
 async def list_tax_groups(ctx: RequestContext, _: None) -> list[TaxGroupView]:
     """Tax groups: several rates that apply together."""
-    return await ctx.services.catalog.tax_groups()
+    return await ctx.services.catalog.tax_groups(include_archived=ctx.query.include_archived)
 
 
 @router.route(
@@ -110,6 +120,12 @@ async def create_tax_group(ctx: RequestContext, body: TaxGroupIn) -> Reply:
     return Reply(201, await ctx.services.catalog.save_tax_group(body, actor=ctx.actor))
 
 
+@router.route("GET", "/api/v1/tax-groups/{id}", response=TaxGroupView, errors=(404,), tags=("catalog",))
+async def get_tax_group(ctx: RequestContext, _: None) -> TaxGroupView:
+    """One tax group with its rates."""
+    return await ctx.services.catalog.tax_group(ctx.path_int("id"))
+
+
 @router.route(
     "PUT", "/api/v1/tax-groups/{id}", body=TaxGroupIn, response=TaxGroupView, errors=(404,), tags=("catalog",)
 )
@@ -119,13 +135,36 @@ async def put_tax_group(ctx: RequestContext, body: TaxGroupIn) -> TaxGroupView:
     return await ctx.services.catalog.save_tax_group(body, actor=ctx.actor, group_id=ctx.path_int("id"))
 
 
-# --- units and categories ----------------------------------------------------------------
+@router.route(
+    "PATCH",
+    "/api/v1/tax-groups/{id}",
+    body=TaxGroupPatch,
+    response=TaxGroupView,
+    errors=(404,),
+    tags=("catalog",),
+)
+async def patch_tax_group(ctx: RequestContext, body: TaxGroupPatch) -> TaxGroupView:
+    """Change a tax group's name or rates."""
+    await ctx.require("catalog")
+    await ctx.services.catalog.patch("tax_groups", ctx.path_int("id"), body, actor=ctx.actor)
+    return await ctx.services.catalog.tax_group(ctx.path_int("id"))
 
 
-@router.route("GET", "/api/v1/units", response=list[UnitView], tags=("catalog",))
+@router.route("DELETE", "/api/v1/tax-groups/{id}", response=Archived, errors=(404, 409), tags=("catalog",))
+async def archive_tax_group(ctx: RequestContext, _: None) -> Archived:
+    """Archive a tax group no active product uses."""
+    await ctx.require("catalog")
+    await ctx.services.catalog.archive("tax_groups", ctx.path_int("id"), actor=ctx.actor)
+    return Archived(id=ctx.path_int("id"))
+
+
+# --- units ---------------------------------------------------------------------------------
+
+
+@router.route("GET", "/api/v1/units", query=ListQuery, response=list[UnitView], tags=("catalog",))
 async def list_units(ctx: RequestContext, _: None) -> list[UnitView]:
     """Units of measure."""
-    return await ctx.services.catalog.units()
+    return await ctx.services.catalog.units(include_archived=ctx.query.include_archived)
 
 
 @router.route("POST", "/api/v1/units", body=UnitIn, response=UnitView, status=201, tags=("catalog",))
@@ -135,6 +174,12 @@ async def create_unit(ctx: RequestContext, body: UnitIn) -> Reply:
     return Reply(201, await ctx.services.catalog.save_unit(body, actor=ctx.actor))
 
 
+@router.route("GET", "/api/v1/units/{id}", response=UnitView, errors=(404,), tags=("catalog",))
+async def get_unit(ctx: RequestContext, _: None) -> UnitView:
+    """One unit."""
+    return await ctx.services.catalog.unit(ctx.path_int("id"))
+
+
 @router.route("PUT", "/api/v1/units/{id}", body=UnitIn, response=UnitView, errors=(404,), tags=("catalog",))
 async def put_unit(ctx: RequestContext, body: UnitIn) -> UnitView:
     """Replace a unit."""
@@ -142,10 +187,31 @@ async def put_unit(ctx: RequestContext, body: UnitIn) -> UnitView:
     return await ctx.services.catalog.save_unit(body, actor=ctx.actor, unit_id=ctx.path_int("id"))
 
 
-@router.route("GET", "/api/v1/categories", response=list[CategoryView], tags=("catalog",))
+@router.route(
+    "PATCH", "/api/v1/units/{id}", body=UnitPatch, response=UnitView, errors=(404,), tags=("catalog",)
+)
+async def patch_unit(ctx: RequestContext, body: UnitPatch) -> UnitView:
+    """Change some fields of a unit."""
+    await ctx.require("catalog")
+    await ctx.services.catalog.patch("units", ctx.path_int("id"), body, actor=ctx.actor)
+    return await ctx.services.catalog.unit(ctx.path_int("id"))
+
+
+@router.route("DELETE", "/api/v1/units/{id}", response=Archived, errors=(404, 409), tags=("catalog",))
+async def archive_unit(ctx: RequestContext, _: None) -> Archived:
+    """Archive a unit no active product uses."""
+    await ctx.require("catalog")
+    await ctx.services.catalog.archive("units", ctx.path_int("id"), actor=ctx.actor)
+    return Archived(id=ctx.path_int("id"))
+
+
+# --- categories ----------------------------------------------------------------------------
+
+
+@router.route("GET", "/api/v1/categories", query=ListQuery, response=list[CategoryView], tags=("catalog",))
 async def list_categories(ctx: RequestContext, _: None) -> list[CategoryView]:
     """Categories in their sort order."""
-    return await ctx.services.catalog.categories()
+    return await ctx.services.catalog.categories(include_archived=ctx.query.include_archived)
 
 
 @router.route(
@@ -157,6 +223,12 @@ async def create_category(ctx: RequestContext, body: CategoryIn) -> Reply:
     return Reply(201, await ctx.services.catalog.save_category(body, actor=ctx.actor))
 
 
+@router.route("GET", "/api/v1/categories/{id}", response=CategoryView, errors=(404,), tags=("catalog",))
+async def get_category(ctx: RequestContext, _: None) -> CategoryView:
+    """One category."""
+    return await ctx.services.catalog.category(ctx.path_int("id"))
+
+
 @router.route(
     "PUT", "/api/v1/categories/{id}", body=CategoryIn, response=CategoryView, errors=(404,), tags=("catalog",)
 )
@@ -166,89 +238,30 @@ async def put_category(ctx: RequestContext, body: CategoryIn) -> CategoryView:
     return await ctx.services.catalog.save_category(body, actor=ctx.actor, category_id=ctx.path_int("id"))
 
 
-# --- products ----------------------------------------------------------------------------
-
-
-@router.route("GET", "/api/v1/products", query=ProductQuery, response=ProductPage, tags=("catalog",))
-async def list_products(ctx: RequestContext, _: None) -> ProductPage:
-    """Products by name; ``search`` matches the name, the SKU or a barcode."""
-    q: ProductQuery = ctx.query
-    return await ctx.services.catalog.products(
-        search=q.search,
-        category_id=q.category_id,
-        include_archived=q.include_archived,
-        limit=q.limit,
-        offset=q.offset,
-    )
-
-
-@router.route("POST", "/api/v1/products", body=ProductIn, response=ProductView, status=201, tags=("catalog",))
-async def create_product(ctx: RequestContext, body: ProductIn) -> Reply:
-    """Add a product with its barcodes and variants."""
-    await ctx.require("catalog")
-    return Reply(201, await ctx.services.catalog.create_product(body, actor=ctx.actor))
-
-
-@router.route("GET", "/api/v1/products/export.csv", tags=("catalog",))
-async def export_products(ctx: RequestContext, _: None) -> web.Response:
-    """All active products as CSV (name, price, SKU, barcodes, category, stock, cost ...)."""
-    return _csv(await ctx.services.catalog_csv.export_products(), "products.csv")
-
-
-@router.route(
-    "POST",
-    "/api/v1/products/import",
-    body=ImportRequest,
-    response=ImportReport,
-    errors=(422,),
-    tags=("catalog",),
-)
-async def import_products(ctx: RequestContext, body: ImportRequest) -> ImportReport:
-    """Import products from CSV: column mapping, dry run, all-or-nothing unless skipping bad rows."""
-    await ctx.require("catalog")
-    return await ctx.services.catalog_csv.import_products(body, actor=ctx.actor)
-
-
-@router.route("GET", "/api/v1/products/{id}", response=ProductView, errors=(404,), tags=("catalog",))
-async def get_product(ctx: RequestContext, _: None) -> ProductView:
-    """A product with its barcodes, variants and stock."""
-    return await ctx.services.catalog.product(ctx.path_int("id"))
-
-
 @router.route(
     "PATCH",
-    "/api/v1/products/{id}",
-    body=ProductPatch,
-    response=ProductView,
+    "/api/v1/categories/{id}",
+    body=CategoryPatch,
+    response=CategoryView,
     errors=(404,),
     tags=("catalog",),
 )
-async def patch_product(ctx: RequestContext, body: ProductPatch) -> ProductView:
-    """Change some fields; a new price applies to lines added from now on."""
+async def patch_category(ctx: RequestContext, body: CategoryPatch) -> CategoryView:
+    """Change some fields of a category; ``parent_id: null`` makes it top-level."""
     await ctx.require("catalog")
-    return await ctx.services.catalog.patch_product(ctx.path_int("id"), body, actor=ctx.actor)
+    await ctx.services.catalog.patch("categories", ctx.path_int("id"), body, actor=ctx.actor)
+    return await ctx.services.catalog.category(ctx.path_int("id"))
 
 
-@router.route("DELETE", "/api/v1/products/{id}", response=Archived, errors=(404,), tags=("catalog",))
-async def archive_product(ctx: RequestContext, _: None) -> Archived:
-    """Archive a product: it leaves the POS; sales and refunds that name it keep working."""
+@router.route("DELETE", "/api/v1/categories/{id}", response=Archived, errors=(404, 409), tags=("catalog",))
+async def archive_category(ctx: RequestContext, _: None) -> Archived:
+    """Archive a category without active products or subcategories."""
     await ctx.require("catalog")
-    await ctx.services.catalog.archive("products", ctx.path_int("id"), actor=ctx.actor)
+    await ctx.services.catalog.archive("categories", ctx.path_int("id"), actor=ctx.actor)
     return Archived(id=ctx.path_int("id"))
 
 
-@router.route(
-    "POST",
-    "/api/v1/products/{id}/variants",
-    body=VariantIn,
-    response=ProductView,
-    status=201,
-    tags=("catalog",),
-)
-async def add_variant(ctx: RequestContext, body: VariantIn) -> Reply:
-    """Add a variant (own price, SKU, barcodes, stock)."""
-    await ctx.require("catalog")
-    return Reply(201, await ctx.services.catalog.add_variant(ctx.path_int("id"), body, actor=ctx.actor))
+# --- barcodes ------------------------------------------------------------------------------
 
 
 @router.route("GET", "/api/v1/barcodes/{code}", response=ProductView, errors=(404, 422), tags=("catalog",))
@@ -258,74 +271,8 @@ async def lookup_barcode(ctx: RequestContext, _: None) -> ProductView:
     try:
         normal = normalise(code)
     except ValueError as exc:
-        raise Invalid("bad_check_digit", str(exc)) from None
+        raise Invalid("bad_check_digit", str(exc), details={"barcode": code}) from None
     item = await ctx.services.catalog.adapter.by_barcode(normal)
     if item is None:
         raise NotFound("unknown_barcode", f"no product or variant has barcode {code}")
     return await ctx.services.catalog.product(item.product_id)
-
-
-# --- customers ---------------------------------------------------------------------------
-
-
-@router.route("GET", "/api/v1/customers", query=CustomerQuery, response=CustomerPage, tags=("customers",))
-async def list_customers(ctx: RequestContext, _: None) -> CustomerPage:
-    """Customers by name; ``search`` matches name, e-mail, phone or company."""
-    q: CustomerQuery = ctx.query
-    return await ctx.services.catalog.customers(search=q.search, limit=q.limit, offset=q.offset)
-
-
-@router.route(
-    "POST", "/api/v1/customers", body=CustomerIn, response=CustomerView, status=201, tags=("customers",)
-)
-async def create_customer(ctx: RequestContext, body: CustomerIn) -> Reply:
-    """Add a customer (B2B: company name, tax id and address)."""
-    return Reply(201, await ctx.services.catalog.save_customer(body, actor=ctx.actor))
-
-
-@router.route("GET", "/api/v1/customers/export.csv", tags=("customers",))
-async def export_customers(ctx: RequestContext, _: None) -> web.Response:
-    """All customers as CSV."""
-    await ctx.require("catalog")
-    return _csv(await ctx.services.catalog_csv.export_customers(), "customers.csv")
-
-
-@router.route(
-    "POST",
-    "/api/v1/customers/import",
-    body=ImportRequest,
-    response=ImportReport,
-    errors=(422,),
-    tags=("customers",),
-)
-async def import_customers(ctx: RequestContext, body: ImportRequest) -> ImportReport:
-    """Import customers from CSV; existing ones are matched by e-mail and updated."""
-    await ctx.require("catalog")
-    return await ctx.services.catalog_csv.import_customers(body, actor=ctx.actor)
-
-
-@router.route("GET", "/api/v1/customers/{id}", response=CustomerView, errors=(404,), tags=("customers",))
-async def get_customer(ctx: RequestContext, _: None) -> CustomerView:
-    """A customer."""
-    return await ctx.services.catalog.customer(ctx.path_int("id"))
-
-
-@router.route(
-    "PUT",
-    "/api/v1/customers/{id}",
-    body=CustomerIn,
-    response=CustomerView,
-    errors=(404,),
-    tags=("customers",),
-)
-async def put_customer(ctx: RequestContext, body: CustomerIn) -> CustomerView:
-    """Replace a customer's details."""
-    return await ctx.services.catalog.save_customer(body, actor=ctx.actor, customer_id=ctx.path_int("id"))
-
-
-@router.route("DELETE", "/api/v1/customers/{id}", response=Archived, errors=(404,), tags=("customers",))
-async def archive_customer(ctx: RequestContext, _: None) -> Archived:
-    """Archive a customer (their past sales keep the link)."""
-    await ctx.require("catalog")
-    await ctx.services.catalog.archive("customers", ctx.path_int("id"), actor=ctx.actor)
-    return Archived(id=ctx.path_int("id"))

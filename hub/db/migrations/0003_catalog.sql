@@ -112,3 +112,4 @@ CREATE TABLE stock_movements (
     reason      TEXT NOT NULL,
     at          TEXT NOT NULL
 );
+CREATE INDEX stock_movements_by_product ON stock_movements (product_id, id);

@@ -13,8 +13,7 @@ from decimal import Decimal
 
 from hub.db.database import Database, Transaction
 from hub.domain.catalog.product_store import normal_plu
-from hub.domain.clock import now_iso
-from hub.domain.money import format_signed_quantity
+from hub.domain.catalog.stock import move_stock
 from hub.domain.pricing import TaxRate
 from hub.domain.sales.ports import CustomerInfo, SellableItem
 
@@ -45,15 +44,21 @@ class CatalogAdapter:
         self._db = db
         self._taxes: dict[tuple[int, int | None], tuple[TaxRate, ...]] = {}
         self._items: dict[tuple[int, int | None], SellableItem | None] = {}
+        # Bumped by every invalidation: a read that overlapped a write does not cache its answer.
+        self._generation = 0
 
     def invalidate(self) -> None:
+        """Forget cached items and taxes (after any catalog write commits)."""
+        self._generation += 1
         self._taxes.clear()
         self._items.clear()
 
     async def sellable(self, product_id: int, variant_id: int | None) -> SellableItem | None:
+        """The item as a cart line needs it; None for an unknown or archived product/variant."""
         key = (product_id, variant_id)
         if key in self._items:
             return self._items[key]
+        generation = self._generation
         row = await self._db.fetchone(SELLABLE, (variant_id, product_id))
         item = None
         if row is not None and (variant_id is None or row["variant_id"] is not None):
@@ -66,14 +71,17 @@ class CatalogAdapter:
                 quantity_decimals=row["decimals"],
                 track_stock=bool(row["track_stock"]),
             )
-        self._items[key] = item
+        if generation == self._generation:
+            self._items[key] = item
         return item
 
     async def by_barcode(self, code: str) -> SellableItem | None:
+        """The product or variant a normalised barcode belongs to (active ones only)."""
         row = await self._db.fetchone("SELECT product_id, variant_id FROM barcodes WHERE code = ?", (code,))
         return None if row is None else await self.sellable(row["product_id"], row["variant_id"])
 
     async def by_plu(self, plu: str) -> SellableItem | None:
+        """The product with this item code as cut from a scale label (leading zeros ignored)."""
         row = await self._db.fetchone(
             "SELECT id FROM products WHERE plu = ? AND active = 1", (normal_plu(plu),)
         )
@@ -85,6 +93,7 @@ class CatalogAdapter:
         cached = self._taxes.get(key)
         if cached is not None:
             return cached
+        generation = self._generation
         product = await self._db.fetchone(
             "SELECT tax_rate_id, tax_group_id FROM products WHERE id = ?", (product_id,)
         )
@@ -94,16 +103,19 @@ class CatalogAdapter:
             rows = await self._db.fetchall("SELECT * FROM tax_rates WHERE id = ?", (product["tax_rate_id"],))
         elif product["tax_group_id"] is not None:
             rows = await self._db.fetchall(
-                "SELECT t.* FROM tax_rates t JOIN tax_group_rates g ON g.rate_id = t.id WHERE g.group_id = ?",
+                "SELECT t.* FROM tax_rates t JOIN tax_group_rates g ON g.rate_id = t.id "
+                "WHERE g.group_id = ? ORDER BY t.priority, t.id",
                 (product["tax_group_id"],),
             )
         else:
             rows = await self._db.fetchall("SELECT * FROM tax_rates WHERE is_default = 1 AND active = 1")
         taxes = tuple(_rate(row) for row in rows)
-        self._taxes[key] = taxes
+        if generation == self._generation:
+            self._taxes[key] = taxes
         return taxes
 
     async def customer(self, customer_id: int) -> CustomerInfo | None:
+        """An active customer's details for a sale (discount limit, invoice buyer)."""
         row = await self._db.fetchone("SELECT * FROM customers WHERE id = ? AND active = 1", (customer_id,))
         if row is None:
             return None
@@ -119,30 +131,17 @@ class CatalogAdapter:
         )
 
     async def adjust_stock(
-        self, tx: Transaction, product_id: int, variant_id: int | None, delta: Decimal
+        self,
+        tx: Transaction,
+        product_id: int,
+        variant_id: int | None,
+        delta: Decimal,
+        *,
+        reason: str | None = None,
     ) -> None:
-        """Move stock by ``delta`` (negative for a sale); never refuses: stock may go negative."""
-        product = await tx.fetchone("SELECT track_stock, stock FROM products WHERE id = ?", (product_id,))
-        if product is None or not product["track_stock"]:
-            return
-        variant = None
-        if variant_id is not None:
-            variant = await tx.fetchone(
-                "SELECT stock FROM variants WHERE id = ? AND own_stock = 1", (variant_id,)
-            )
-        if variant is not None:
-            stock = format_signed_quantity(Decimal(variant["stock"]) + delta)
-            await tx.execute("UPDATE variants SET stock = ? WHERE id = ?", (stock, variant_id))
-        else:
-            stock = format_signed_quantity(Decimal(product["stock"]) + delta)
-            await tx.execute("UPDATE products SET stock = ? WHERE id = ?", (stock, product_id))
-        await tx.execute(
-            "INSERT INTO stock_movements (product_id, variant_id, delta, reason, at) VALUES (?, ?, ?, ?, ?)",
-            (
-                product_id,
-                variant_id,
-                format_signed_quantity(delta),
-                "sale" if delta < 0 else "return",
-                now_iso(),
-            ),
-        )
+        """Move stock by ``delta`` (negative for a sale); never refuses: stock may go negative.
+
+        Only products that track stock move; a variant with its own stock moves its own level.
+        Each move is a ``stock_movements`` row ("sale", "return" or the ``reason`` given).
+        """
+        await move_stock(tx, product_id, variant_id, delta, reason or ("sale" if delta < 0 else "return"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
@@ -26,9 +26,21 @@ from hub.domain.catalog.product_store import insert_product, load_products, patc
 from hub.domain.catalog.schemas import CategoryIn, CustomerIn, ProductIn, ProductPatch
 from hub.domain.catalog.service import CatalogService
 from hub.domain.errors import DomainError, Invalid
-from hub.domain.money import format_amount
+from hub.domain.money import format_amount, format_signed_quantity
 
-ROW_FAILURES = (DomainError, ValueError, msgspec.ValidationError)
+ROW_FAILURES = (DomainError, ValueError, ArithmeticError, msgspec.ValidationError)
+
+
+def parse_level(text: str, field: str) -> str:
+    """A stock level in the file ("12", "2,5", "-1") as the API's decimal text."""
+    try:
+        value = Decimal(text.strip().replace(" ", "").replace(",", "."))
+        exact = value.is_finite() and value == value.quantize(Decimal("0.001"))
+    except InvalidOperation:
+        raise ValueError(f"{field} {text!r} is not a number") from None
+    if not exact:
+        raise ValueError(f"{field} {text!r} must be a number with at most 3 decimals")
+    return format_signed_quantity(value)
 
 
 class _Rollback(Exception):
@@ -102,7 +114,7 @@ async def _product_row(values: dict[str, str], exponent: int, lookups: _Lookups)
             fields[key] = parse_bool(values[key])
     for key in ("stock", "min_stock"):
         if values.get(key):
-            fields[key] = str(Decimal(values[key].replace(",", ".")))
+            fields[key] = parse_level(values[key], key)
     fields["category_id"] = await lookups.category(values.get("category", ""))
     fields["unit_id"] = await lookups.unit(values.get("unit", ""))
     fields["tax_rate_id"] = await lookups.tax_rate(values.get("tax_rate", ""))
@@ -163,7 +175,9 @@ class CsvService:
             if "sku" in fields:
                 existing = await tx.fetchone("SELECT id FROM products WHERE sku = ?", (fields["sku"],))
             if existing is not None:
-                await patch_product(tx, int(existing["id"]), msgspec.convert(fields, ProductPatch))
+                # The file lists products to sell: one that was archived comes back.
+                patch = msgspec.convert({**fields, "active": True}, ProductPatch)
+                await patch_product(tx, int(existing["id"]), patch)
                 return "updated"
             await insert_product(tx, msgspec.convert(fields, ProductIn))
             return "created"

@@ -1,14 +1,19 @@
 """Tax rates, tax groups, units, categories and customers in SQLite.
 
-Each entity has an insert that validates its references, an update that replaces it, and an
-archive (``active = 0``): sales keep pointing at archived rows, so nothing is deleted.
+Each entity has an insert that validates its references, an update that replaces it, a patch
+(the stored row merged with the fields a patch carries, saved through the same update), and an
+archive (``active = 0``): sales keep pointing at archived rows, so nothing is deleted. A row
+that active products (or groups, or subcategories) still use cannot be archived.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from hub.db.database import Transaction
 from hub.domain.catalog.product_store import Reader
@@ -23,10 +28,11 @@ from hub.domain.catalog.schemas import (
     TaxRateView,
     UnitIn,
     UnitView,
+    changes,
 )
 from hub.domain.clock import now_iso
 from hub.domain.errors import Conflict, Invalid, NotFound
-from hub.domain.money import format_percent, parse_percent
+from hub.domain.money import MoneyError, format_percent, parse_percent
 
 TABLES = {
     "tax_rates": "tax_rate",
@@ -45,9 +51,48 @@ async def require(db: Reader, table: str, row_id: int) -> sqlite3.Row:
     return rows[0]
 
 
-async def archive(tx: Transaction, table: str, row_id: int) -> None:
+# What still uses a row: (SQL counting the users, what they are) per table.
+USERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "tax_rates": (
+        ("SELECT COUNT(*) FROM products WHERE tax_rate_id = ? AND active = 1", "products"),
+        (
+            "SELECT COUNT(*) FROM tax_group_rates r JOIN tax_groups g ON g.id = r.group_id "
+            "WHERE r.rate_id = ? AND g.active = 1",
+            "tax_groups",
+        ),
+    ),
+    "tax_groups": (("SELECT COUNT(*) FROM products WHERE tax_group_id = ? AND active = 1", "products"),),
+    "units": (("SELECT COUNT(*) FROM products WHERE unit_id = ? AND active = 1", "products"),),
+    "categories": (
+        ("SELECT COUNT(*) FROM products WHERE category_id = ? AND active = 1", "products"),
+        ("SELECT COUNT(*) FROM categories WHERE parent_id = ? AND active = 1", "subcategories"),
+    ),
+    "customers": (),
+}
+
+
+async def set_active(tx: Transaction, table: str, row_id: int, active: bool) -> None:
+    """Archive (or bring back) a row; archiving one that active rows still use is a 409."""
     await require(tx, table, row_id)
-    await tx.execute(f"UPDATE {table} SET active = 0 WHERE id = ?", (row_id,))
+    if not active:
+        users: dict[str, int] = {}
+        for sql, what in USERS[table]:
+            row = await tx.fetchone(sql, (row_id,))
+            if row is not None and row[0]:
+                users[what] = int(row[0])
+        if users:
+            listed = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in users.items())
+            raise Conflict(
+                "in_use",
+                f"{TABLES[table].replace('_', ' ')} {row_id} is still used by {listed}",
+                details=users,
+            )
+    extra = ", is_default = 0" if table == "tax_rates" and not active else ""
+    await tx.execute(f"UPDATE {table} SET active = ?{extra} WHERE id = ?", (active, row_id))
+
+
+async def archive(tx: Transaction, table: str, row_id: int) -> None:
+    await set_active(tx, table, row_id, False)
 
 
 # --- tax rates and groups ----------------------------------------------------------------
@@ -66,8 +111,15 @@ def tax_rate_view(row: sqlite3.Row) -> TaxRateView:
     )
 
 
+def _percent(text: str) -> str:
+    try:
+        return format_percent(parse_percent(text))
+    except MoneyError as exc:
+        raise Invalid(exc.code, str(exc)) from None
+
+
 async def save_tax_rate(tx: Transaction, body: TaxRateIn, rate_id: int | None = None) -> int:
-    rate = format_percent(parse_percent(body.rate))
+    rate = _percent(body.rate)
     if body.is_default:
         # One default at a time: the new default takes over.
         await tx.execute("UPDATE tax_rates SET is_default = 0 WHERE is_default = 1")
@@ -218,7 +270,7 @@ CUSTOMER_FIELDS = CustomerIn.__struct_fields__
 
 async def save_customer(tx: Transaction, body: CustomerIn, customer_id: int | None = None) -> int:
     if body.max_discount_percent is not None:
-        parse_percent(body.max_discount_percent)
+        body = msgspec.structs.replace(body, max_discount_percent=_percent(body.max_discount_percent))
     values = [getattr(body, f) for f in CUSTOMER_FIELDS]
     if customer_id is None:
         row = await tx.fetchone(
@@ -238,3 +290,40 @@ async def save_customer(tx: Transaction, body: CustomerIn, customer_id: int | No
 
 def percent_or_none(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
+
+
+# --- patches -------------------------------------------------------------------------------
+
+Saver = Callable[[Transaction, Any, int | None], Awaitable[int]]
+INPUTS: dict[str, tuple[type[msgspec.Struct], Saver]] = {
+    "tax_rates": (TaxRateIn, save_tax_rate),
+    "tax_groups": (TaxGroupIn, save_tax_group),
+    "units": (UnitIn, save_unit),
+    "categories": (CategoryIn, save_category),
+    "customers": (CustomerIn, save_customer),
+}
+
+
+async def patch(tx: Transaction, table: str, row_id: int, body: msgspec.Struct) -> None:
+    """Merge the fields ``body`` carries into the stored row and save it like a full update."""
+    row = await require(tx, table, row_id)
+    kind, save = INPUTS[table]
+    fields = changes(body)
+    active = fields.pop("active", None)
+    if fields:
+        current: dict[str, Any] = {k: row[k] for k in row.keys() if k in kind.__struct_fields__}  # noqa: SIM118
+        if table == "tax_groups":
+            members = await tx.fetchall(
+                "SELECT rate_id FROM tax_group_rates WHERE group_id = ? ORDER BY rate_id", (row_id,)
+            )
+            current["rate_ids"] = [m["rate_id"] for m in members]
+        current.update(fields)
+        try:
+            merged = msgspec.convert(current, kind, strict=False)
+        except msgspec.ValidationError as exc:
+            raise Invalid(
+                "validation_failed", f"the {TABLES[table].replace('_', ' ')} would be invalid: {exc}"
+            ) from None
+        await save(tx, merged, row_id)
+    if isinstance(active, bool):
+        await set_active(tx, table, row_id, active)

@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
+
 from hub.db.database import Database, Transaction
 from hub.domain import audit
 from hub.domain.catalog import reference_store as refs
+from hub.domain.catalog import stock
 from hub.domain.catalog.adapter import CatalogAdapter
 from hub.domain.catalog.product_store import (
     get_product,
@@ -17,6 +20,8 @@ from hub.domain.catalog.product_store import (
     insert_variant,
     load_products,
     patch_product,
+    patch_variant,
+    require_variant,
 )
 from hub.domain.catalog.schemas import (
     CategoryIn,
@@ -28,6 +33,8 @@ from hub.domain.catalog.schemas import (
     ProductPage,
     ProductPatch,
     ProductView,
+    StockAdjustIn,
+    StockMovementView,
     TaxGroupIn,
     TaxGroupView,
     TaxRateIn,
@@ -35,12 +42,16 @@ from hub.domain.catalog.schemas import (
     UnitIn,
     UnitView,
     VariantIn,
+    VariantPatch,
+    VariantView,
+    changes,
 )
+from hub.domain.money import format_signed_quantity
 from hub.domain.store_settings import StoreSettingsService
 
 
 class CatalogService:
-    """Products, variants, categories, units, taxes and customers; CSV via :mod:`csv_service`."""
+    """Products, variants, categories, units, taxes, customers and stock; CSV in :mod:`csv_service`."""
 
     def __init__(self, db: Database, settings: StoreSettingsService) -> None:
         self.db = db
@@ -57,13 +68,37 @@ class CatalogService:
             await audit.record(tx, actor=actor, action=action, target=target, details=details or {})
             tx.after_commit(self.adapter.invalidate)
 
+    # --- generic: patch and archive ------------------------------------------------------
+
+    async def patch(self, table: str, row_id: int, body: msgspec.Struct, *, actor: str) -> None:
+        """Change some fields of a tax rate, tax group, unit, category or customer."""
+        fields = changes(body)
+        async with self.write(
+            actor,
+            f"{refs.TABLES[table]}.updated",
+            f"{refs.TABLES[table]}:{row_id}",
+            {"fields": sorted(fields)},
+        ) as tx:
+            await refs.patch(tx, table, row_id, body)
+
+    async def archive(self, table: str, row_id: int, *, actor: str) -> None:
+        """Archive a row (it stays for the sales that name it); refused while in use."""
+        name = refs.TABLES.get(table, "product")
+        async with self.write(actor, f"{name}.archived", f"{name}:{row_id}") as tx:
+            if table == "products":
+                await get_product(tx, row_id)
+                await tx.execute("UPDATE products SET active = 0 WHERE id = ?", (row_id,))
+            else:
+                await refs.archive(tx, table, row_id)
+
     # --- tax rates and groups --------------------------------------------------------------
 
-    async def tax_rates(self) -> list[TaxRateView]:
-        return [
-            refs.tax_rate_view(r)
-            for r in await self.db.fetchall("SELECT * FROM tax_rates ORDER BY priority, id")
-        ]
+    async def tax_rates(self, *, include_archived: bool = True) -> list[TaxRateView]:
+        """Tax rates in the order they apply (priority, then id)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM tax_rates WHERE (? OR active = 1) ORDER BY priority, id", (include_archived,)
+        )
+        return [refs.tax_rate_view(r) for r in rows]
 
     async def tax_rate(self, rate_id: int) -> TaxRateView:
         return refs.tax_rate_view(await refs.require(self.db, "tax_rates", rate_id))
@@ -75,8 +110,8 @@ class CatalogService:
             rate_id = await refs.save_tax_rate(tx, body, rate_id)
         return await self.tax_rate(rate_id)
 
-    async def tax_groups(self) -> list[TaxGroupView]:
-        return await refs.tax_group_views(self.db)
+    async def tax_groups(self, *, include_archived: bool = True) -> list[TaxGroupView]:
+        return await refs.tax_group_views(self.db, "(? OR active = 1)", (include_archived,))
 
     async def tax_group(self, group_id: int) -> TaxGroupView:
         await refs.require(self.db, "tax_groups", group_id)
@@ -93,17 +128,28 @@ class CatalogService:
 
     # --- units and categories ------------------------------------------------------------
 
-    async def units(self) -> list[UnitView]:
-        return [refs.unit_view(r) for r in await self.db.fetchall("SELECT * FROM units ORDER BY name")]
+    async def units(self, *, include_archived: bool = True) -> list[UnitView]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM units WHERE (? OR active = 1) ORDER BY name", (include_archived,)
+        )
+        return [refs.unit_view(r) for r in rows]
+
+    async def unit(self, unit_id: int) -> UnitView:
+        return refs.unit_view(await refs.require(self.db, "units", unit_id))
 
     async def save_unit(self, body: UnitIn, *, actor: str, unit_id: int | None = None) -> UnitView:
         async with self.write(actor, "unit.saved", f"unit:{unit_id or 'new'}", {"name": body.name}) as tx:
             unit_id = await refs.save_unit(tx, body, unit_id)
-        return refs.unit_view(await refs.require(self.db, "units", unit_id))
+        return await self.unit(unit_id)
 
-    async def categories(self) -> list[CategoryView]:
-        rows = await self.db.fetchall("SELECT * FROM categories ORDER BY sort_order, name")
+    async def categories(self, *, include_archived: bool = True) -> list[CategoryView]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM categories WHERE (? OR active = 1) ORDER BY sort_order, name", (include_archived,)
+        )
         return [refs.category_view(r) for r in rows]
+
+    async def category(self, category_id: int) -> CategoryView:
+        return refs.category_view(await refs.require(self.db, "categories", category_id))
 
     async def save_category(
         self, body: CategoryIn, *, actor: str, category_id: int | None = None
@@ -112,19 +158,9 @@ class CatalogService:
             actor, "category.saved", f"category:{category_id or 'new'}", {"name": body.name}
         ) as tx:
             category_id = await refs.save_category(tx, body, category_id)
-        return refs.category_view(await refs.require(self.db, "categories", category_id))
+        return await self.category(category_id)
 
-    async def archive(self, table: str, row_id: int, *, actor: str) -> None:
-        async with self.write(
-            actor, f"{refs.TABLES.get(table, 'product')}.archived", f"{table}:{row_id}"
-        ) as tx:
-            if table == "products":
-                await get_product(tx, row_id)
-                await tx.execute("UPDATE products SET active = 0 WHERE id = ?", (row_id,))
-            else:
-                await refs.archive(tx, table, row_id)
-
-    # --- products ------------------------------------------------------------------------
+    # --- products and variants -----------------------------------------------------------
 
     async def products(
         self,
@@ -132,9 +168,11 @@ class CatalogService:
         search: str = "",
         category_id: int | None = None,
         include_archived: bool = False,
+        low_stock: bool = False,
         limit: int = 100,
         offset: int = 0,
     ) -> ProductPage:
+        """A page of products by name; ``search`` matches the name, the SKU or a barcode."""
         where: list[str] = ["1"]
         params: list[Any] = []
         if not include_archived:
@@ -142,12 +180,17 @@ class CatalogService:
         if category_id is not None:
             where.append("p.category_id = ?")
             params.append(category_id)
+        if low_stock:
+            # Levels have at most 3 decimals and 7 digits: exact as doubles, fine to compare.
+            where.append("p.track_stock = 1 AND CAST(p.stock AS REAL) < CAST(p.min_stock AS REAL)")
         if search:
             where.append(
-                "(p.name LIKE ? ESCAPE '\\' OR p.sku = ? OR p.id IN (SELECT product_id FROM barcodes WHERE code = ?))"
+                "(p.name LIKE ? ESCAPE '\\' OR p.sku = ? OR p.id IN "
+                "(SELECT product_id FROM barcodes WHERE code = ?) OR p.id IN "
+                "(SELECT product_id FROM variants WHERE sku = ?))"
             )
             pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            params += [pattern, search, search]
+            params += [pattern, search, search, search]
         clause = " AND ".join(where)
         total = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM products p WHERE {clause}", params)  # noqa: S608
         page = await load_products(
@@ -168,24 +211,57 @@ class CatalogService:
         return await self.product(product_id)
 
     async def patch_product(self, product_id: int, body: ProductPatch, *, actor: str) -> ProductView:
-        async with self.write(actor, "product.updated", f"product:{product_id}", {"price": body.price}) as tx:
+        details = msgspec.to_builtins(body)  # UNSET fields are left out
+        async with self.write(actor, "product.updated", f"product:{product_id}", details) as tx:
             await patch_product(tx, product_id, body)
         return await self.product(product_id)
 
-    async def add_variant(self, product_id: int, body: VariantIn, *, actor: str) -> ProductView:
+    async def variant(self, product_id: int, variant_id: int) -> VariantView:
+        product = await self.product(product_id)
+        await require_variant(self.db, product_id, variant_id)
+        return next(v for v in product.variants if v.id == variant_id)
+
+    async def add_variant(self, product_id: int, body: VariantIn, *, actor: str) -> VariantView:
         async with self.write(actor, "variant.created", f"product:{product_id}", {"name": body.name}) as tx:
             await get_product(tx, product_id)
-            await insert_variant(tx, product_id, body)
+            variant_id = await insert_variant(tx, product_id, body)
+        return await self.variant(product_id, variant_id)
+
+    async def patch_variant(
+        self, product_id: int, variant_id: int, body: VariantPatch, *, actor: str
+    ) -> VariantView:
+        details = {"variant_id": variant_id, **msgspec.to_builtins(body)}
+        async with self.write(actor, "variant.updated", f"product:{product_id}", details) as tx:
+            await patch_variant(tx, product_id, variant_id, body)
+        return await self.variant(product_id, variant_id)
+
+    # --- stock ---------------------------------------------------------------------------
+
+    async def adjust_stock(self, product_id: int, body: StockAdjustIn, *, actor: str) -> ProductView:
+        """A manual stock change with its reason: a stock movement and an audit record."""
+        details: dict[str, Any] = {"variant_id": body.variant_id, "reason": body.reason}
+        async with self.write(actor, "stock.adjusted", f"product:{product_id}", details) as tx:
+            delta = await stock.adjust(tx, product_id, body)
+            details["delta"] = format_signed_quantity(delta)  # recorded when the block ends
         return await self.product(product_id)
+
+    async def stock_movements(
+        self, product_id: int, *, limit: int = 100, offset: int = 0
+    ) -> list[StockMovementView]:
+        await get_product(self.db, product_id)
+        return await stock.movements(self.db, product_id, limit=limit, offset=offset)
 
     # --- customers -----------------------------------------------------------------------
 
-    async def customers(self, *, search: str = "", limit: int = 100, offset: int = 0) -> CustomerPage:
-        where = "active = 1"
-        params: list[Any] = []
+    async def customers(
+        self, *, search: str = "", include_archived: bool = False, limit: int = 100, offset: int = 0
+    ) -> CustomerPage:
+        """A page of customers by name; ``search`` matches name, e-mail, phone or company."""
+        where = "(? OR active = 1)"
+        params: list[Any] = [include_archived]
         if search:
-            where += " AND (name LIKE ? OR email LIKE ? OR phone LIKE ? OR company_name LIKE ?)"
-            params = [f"%{search}%"] * 4
+            where += " AND (name LIKE ? OR email LIKE ? OR phone LIKE ? OR company_name LIKE ? OR tax_id = ?)"
+            params += [f"%{search}%"] * 4 + [search]
         total = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM customers WHERE {where}", params)  # noqa: S608
         rows = await self.db.fetchall(
             f"SELECT * FROM customers WHERE {where} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?",  # noqa: S608

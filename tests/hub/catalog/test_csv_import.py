@@ -110,3 +110,21 @@ def test_customers_import_matches_by_email(hub: HubProcess) -> None:
     assert status == 200 and report["updated"] == 1
     status, exported = hub.api_raw("GET", "/api/v1/customers/export.csv", token=hub.admin_token)
     assert "Amra H.,amra@example.ba" in exported.decode() or "Amra H." in exported.decode()
+
+
+def test_bad_levels_are_row_errors_and_an_archived_product_comes_back(hub: HubProcess) -> None:
+    assert import_products(hub, "name,price,sku\nKafa,5.00,K1\n")[0] == 200
+    kafa = hub.api("GET", "/api/v1/products?search=K1")[1]["products"][0]
+    assert hub.api("DELETE", f"/api/v1/products/{kafa['id']}", token=hub.admin_token)[0] == 200
+    text = 'name,price,sku,stock,min_stock\nKafa,"5,50",K1,,\nČaj,2,C1,abc,\nSok,1,S1,1,-2\n'
+    status, report = import_products(hub, text, skip_bad_rows=True)
+    assert status == 200 and (report["created"], report["updated"]) == (0, 1), report
+    assert [(e["line"], e["code"]) for e in report["errors"]] == [
+        (3, "invalid_value"),
+        (4, "validation_failed"),
+    ]
+    assert "not a number" in report["errors"][0]["reason"]
+    again = hub.api("GET", f"/api/v1/products/{kafa['id']}")[1]
+    assert (again["active"], again["price"]) == (True, 550)
+    # Customers' personal data leaves the hub only with the catalog permission.
+    assert hub.api_raw("GET", "/api/v1/customers/export.csv")[0] == 403
