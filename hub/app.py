@@ -24,6 +24,7 @@ from hub.db.database import Database
 from hub.devices.email_relay import EmailRelay
 from hub.devices.manager import DeviceManager
 from hub.devices.registry import resolve_all
+from hub.domain import outbox
 from hub.domain.auth import AuthService
 from hub.domain.catalog.csv_service import CsvService
 from hub.domain.catalog.service import CatalogService
@@ -44,6 +45,8 @@ from hub.domain.store_settings import StoreSettingsService
 from hub.domain.targets import SalesTargets
 from hub.mdns import HubAnnouncer
 from hub.sdnotify import SystemdNotifier
+from hub.sync.service import SyncService
+from protocols.sync.messages import DeviceState, ReportedState
 
 log = logging.getLogger("hub")
 
@@ -89,6 +92,7 @@ class Hub:
         prune_task: asyncio.Task[None] | None = None
         relay: EmailRelay | None = None
         auto_close_task: asyncio.Task[None] | None = None
+        sync: SyncService | None = None
         try:
             events = EventLog(db, retention=config.storage.event_retention)
             auth = AuthService(db, code_ttl_s=config.api.pairing_code_ttl_s)
@@ -144,6 +148,11 @@ class Hub:
                 started_at=now_iso(),
                 started_monotonic=started,
             )
+            if config.sync.enabled:
+                devices_now = manager
+                sync = SyncService(config.sync, db, state=lambda: self._reported_state(devices_now, db))
+                await sync.start()
+            services.sync = sync
             runner = web.AppRunner(build_app(services), access_log=None, handle_signals=False)
             await runner.setup()
             site = web.TCPSite(runner, config.api.host, config.api.port, shutdown_timeout=5.0)
@@ -185,6 +194,8 @@ class Hub:
                 await announcer.stop()
             if runner is not None:
                 await runner.cleanup()
+            if sync is not None:
+                await sync.stop()
             if relay is not None:
                 await relay.stop()
             if manager is not None:
@@ -192,6 +203,21 @@ class Hub:
             await self.notifier.stop_watchdog()
             await db.close()
             log.info("stopped")
+
+    @staticmethod
+    async def _reported_state(manager: DeviceManager, db: Database) -> ReportedState:
+        """The reported state the cloud's fleet view shows (``up/state``)."""
+        devices = [
+            DeviceState(
+                id=v.id,
+                kind=v.kind,
+                status=v.status,
+                details={"conditions": list(v.conditions), "detail": v.detail},
+            )
+            for v in await manager.views()
+        ]
+        return ReportedState(config_version=0, software_version=__version__, devices=devices,
+                             backlog=await outbox.backlog(db), at=now_iso())  # fmt: skip
 
     def _sale_devices(self) -> Devices:
         """The printers a receipt can go to, and those with a cash drawer on their kick port."""

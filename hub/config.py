@@ -115,6 +115,27 @@ class SmtpSection(_Section):
     ] = msgspec.field(default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 3600.0])
 
 
+class SyncSection(_Section):
+    """The cloud link over MQTT (off until the hub is claimed; ``smartpos-hub claim`` fills it)."""
+
+    enabled: bool = False
+    broker: Annotated[str, msgspec.Meta(pattern=r"^mqtts?://[^/:]+(:[0-9]{1,5})?$")] = "mqtt://127.0.0.1:1883"
+    username: str = ""
+    password: str = ""
+    ca_file: str = ""  # the broker's CA certificate for mqtts://
+    tenant: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{0,64}$")] = ""
+    store: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{0,64}$")] = ""
+    hub_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{0,64}$")] = ""
+    keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    # Without an expiry the broker keeps nothing for a disconnected client (MQTT 5): a week
+    # covers a long outage; past it the hub resends from its outbox anyway.
+    session_expiry_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86400)] = 7 * 86400
+    batch: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 500
+    # Facts sent but not acknowledged this long are sent again (the cloud may have missed them
+    # while it reconnected itself); repeats are absorbed by the cloud.
+    ack_timeout_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
+
+
 class HubConfig(_Section):
     """The whole config file."""
 
@@ -124,6 +145,7 @@ class HubConfig(_Section):
     mdns: MdnsSection = msgspec.field(default_factory=MdnsSection)
     log: LogSection = msgspec.field(default_factory=LogSection)
     smtp: SmtpSection = msgspec.field(default_factory=SmtpSection)
+    sync: SyncSection = msgspec.field(default_factory=SyncSection)
     devices: list[DeviceConfig] = []
 
     @property

@@ -12,12 +12,15 @@ from hub.api.events_ws import events_websocket
 from hub.api.openapi import build_openapi
 from hub.api.routes_audit import router as audit_router
 from hub.api.routes_catalog import router as catalog_router
+from hub.api.routes_customers import router as customers_router
 from hub.api.routes_email import router as email_router
 from hub.api.routes_infocodes import router as infocodes_router
 from hub.api.routes_printing import router as printing_router
+from hub.api.routes_products import router as products_router
 from hub.api.routes_sales import router as sales_router
 from hub.api.routes_shifts import router as shifts_router
 from hub.api.routes_staff import router as staff_router
+from hub.api.routes_sync import router as sync_router
 from hub.api.routes_system import openapi_handler
 from hub.api.routes_system import router as system_router
 from hub.api.routes_targets import router as targets_router
@@ -57,11 +60,14 @@ ROUTERS: list[Router] = [
     audit_router,
     printing_router,
     catalog_router,
+    products_router,
+    customers_router,
     sales_router,
     email_router,
     staff_router,
     shifts_router,
     infocodes_router,
+    sync_router,
     targets_router,
 ]
 

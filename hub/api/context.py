@@ -27,6 +27,7 @@ from hub.domain.shifts.service import ShiftService
 from hub.domain.staff.service import StaffService, StaffSession
 from hub.domain.staff.terminals import TerminalService
 from hub.domain.targets import SalesTargets
+from hub.sync.service import SyncService
 
 
 @dataclass
@@ -54,6 +55,7 @@ class HubServices:
     hub_id: str
     started_at: str
     started_monotonic: float
+    sync: SyncService | None = None
 
 
 @dataclass

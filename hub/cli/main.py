@@ -110,6 +110,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_FAILED if bad else EXIT_OK
 
 
+def cmd_sync_status(args: argparse.Namespace) -> int:
+    """The cloud link: exit 1 when it is enabled but not connected."""
+    status = _client(args).request("GET", "/api/v1/sync/status")
+    if args.json:
+        print_json(status)
+    else:
+        state = (
+            "connected" if status["connected"] else ("DISCONNECTED" if status["enabled"] else "not claimed")
+        )
+        print(f"Cloud link   {state}  {status['broker']}")
+        print(f"Hub topics   {status['hub'] or '-'}  (session {status['session']})")
+        print(f"Backlog      {status['backlog']} fact(s) waiting for the cloud")
+        print(f"Last ack     seq {status['last_ack']} at {status['last_ack_at'] or '-'}")
+        print(f"Config       applied version {status['applied_config_version']}")
+        if status["last_error"]:
+            print(f"Last error   {status['last_error']}")
+    return EXIT_FAILED if status["enabled"] and not status["connected"] else EXIT_OK
+
+
 def _print_devices(devices: list[dict[str, Any]]) -> None:
     if not devices:
         print("No devices configured.")
@@ -340,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="FILE", help="CSV file to write ('-' for stdout)")
     export.add_argument("--from", dest="since", metavar="TIME", help="ISO time with zone, or a date")
     export.add_argument("--to", dest="until", metavar="TIME", help="ISO time with zone, or a date")
+    sync = add("sync", cmd_sync_status, "the cloud link (MQTT)")
+    sync_sub = sync.add_subparsers(dest="sync_command", required=True, metavar="ACTION")
+    sync_sub.add_parser(
+        "status", parents=[common], help="connection, backlog, last ack and applied config version"
+    ).set_defaults(func=cmd_sync_status)
     return parser
 
 

@@ -68,3 +68,24 @@ async def pending(db: Database, *, after_seq: int = 0, limit: int = 100) -> list
         )
         for row in rows
     ]
+
+
+async def mark_delivered(db: Database, upto_seq: int) -> int:
+    """The cloud has stored every fact up to ``upto_seq``; returns how many rows this marked."""
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            "UPDATE outbox SET delivered_at = ? WHERE seq <= ? AND delivered_at IS NULL",
+            (now_iso(), upto_seq),
+        )
+        return int(cursor.rowcount)
+
+
+async def last_delivered(db: Database) -> int:
+    """The highest seq the cloud acknowledged (0 before the first ack)."""
+    row = await db.fetchone("SELECT MAX(seq) AS seq FROM outbox WHERE delivered_at IS NOT NULL")
+    return int(row["seq"]) if row is not None and row["seq"] is not None else 0
+
+
+async def backlog(db: Database) -> int:
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL")
+    return int(row["n"]) if row is not None else 0

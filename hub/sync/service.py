@@ -1,0 +1,231 @@
+"""The cloud link: connect with backoff, presence, the outbox relay and acknowledgements.
+
+* Presence: each connection attempt takes the next session number (kept in ``meta``). The
+  link publishes ``online`` with it (retained) and leaves a will of ``offline`` with the same
+  number, so the cloud can ignore a late will from an older session.
+* Relay: facts go out in ``seq`` order on ``up/events`` (QoS 1), starting after the last
+  acknowledged seq; the cloud acknowledges the highest contiguous seq it stored and the hub marks
+  those rows delivered. After a reconnect everything unacknowledged is sent again: the cloud
+  stores each fact once (unique hub and seq), so a repeat costs nothing. ``resend_from`` in an
+  ack rewinds the relay to a gap.
+* Nothing here blocks selling: the outbox fills while the cloud is away and drains later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+from hub import __version__
+from hub.config import SyncSection
+from hub.db.database import Database
+from hub.domain import outbox
+from hub.domain.clock import now_iso
+from hub.sync.link import LinkDown, MqttLink
+from protocols.sync import HubTopics, SyncDecodeError, TopicError, parse_topic
+from protocols.sync.messages import EventEnvelope, ReportedState, Status, decode_ack, encode
+
+log = logging.getLogger(__name__)
+IDLE_POLL_S = 0.2
+BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+class SyncStatus(msgspec.Struct, kw_only=True):
+    """What ``smartpos-hub sync status`` shows."""
+
+    enabled: bool
+    connected: bool
+    broker: str
+    hub: str
+    session: int
+    backlog: int
+    last_ack: int
+    last_ack_at: str | None
+    applied_config_version: int
+    last_error: str | None
+
+
+class SyncService:
+    """Runs the link until :meth:`stop`; see the module docstring."""
+
+    def __init__(
+        self,
+        config: SyncSection,
+        db: Database,
+        *,
+        state: Callable[[], Awaitable[ReportedState]] | None = None,
+        on_job: Callable[[bytes], Awaitable[None]] | None = None,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.topics = HubTopics(config.tenant, config.store, config.hub_id)
+        self._state = state
+        self._on_job = on_job
+        self._link: MqttLink | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._down = asyncio.Event()
+        self.session = 0
+        self.last_ack = 0
+        self.last_ack_at: str | None = None
+        self.applied_config_version = 0
+        self.last_error: str | None = None
+        self._sent_upto = 0
+        self._progress_at = time.monotonic()
+
+    def wake(self) -> None:
+        """A new fact was committed: publish without waiting for the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._link is not None:
+            await self._link.close()
+
+    async def status(self) -> SyncStatus:
+        return SyncStatus(
+            enabled=self.config.enabled, connected=bool(self._link and self._link.connected),
+            broker=self.config.broker, hub=self.topics.prefix, session=self.session,
+            backlog=await outbox.backlog(self.db), last_ack=self.last_ack or await outbox.last_delivered(self.db),
+            last_ack_at=self.last_ack_at, applied_config_version=self.applied_config_version, last_error=self.last_error,
+        )  # fmt: skip
+
+    async def _next_session(self) -> int:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "INSERT INTO meta (key, value) VALUES ('sync_session', '1') ON CONFLICT (key) DO UPDATE "
+                "SET value = CAST(value AS INTEGER) + 1 RETURNING value"
+            )
+        return int(row["value"]) if row is not None else 1
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._session()
+                failures = 0
+            except LinkDown as exc:
+                self.last_error = str(exc)
+                log.warning("cloud link down", extra={"error": str(exc)})
+            except Exception as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("cloud link failed")
+            delay = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
+            failures += 1
+            # Jitter keeps a fleet that lost the broker together from returning together.
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+
+    async def _session(self) -> None:
+        self.session = await self._next_session()
+        self._down.clear()
+        link = MqttLink(
+            url=self.config.broker, client_id=self.config.hub_id, username=self.config.username,
+            password=self.config.password, keepalive_s=self.config.keepalive_s,
+            session_expiry_s=self.config.session_expiry_s, ca_file=self.config.ca_file,
+            on_message=self._received, on_disconnect=self._lost,
+        )  # fmt: skip
+        offline = Status(state="offline", session=self.session, at=now_iso(), software_version=__version__)
+        link.will(self.topics.status, encode(offline))
+        self._link = link
+        try:
+            await link.connect()
+            self.last_error = None
+            link.subscribe([self.topics.down_acks, self.topics.down_config, self.topics.down_jobs])
+            online = Status(state="online", session=self.session, at=now_iso(), software_version=__version__)
+            link.publish(self.topics.status, encode(online), retain=True)
+            await self.publish_state()
+            # Everything not acknowledged goes out again; the cloud absorbs repeats.
+            self._sent_upto = await outbox.last_delivered(self.db)
+            self._progress_at = time.monotonic()
+            log.info("cloud link up", extra={"session": self.session, "resend_after": self._sent_upto})
+            workers = [
+                asyncio.create_task(self._relay(link), name="sync-relay"),
+                asyncio.create_task(self._dispatch(), name="sync-inbox"),
+            ]
+            try:
+                await self._down.wait()
+            finally:
+                for worker in workers:
+                    worker.cancel()
+                for worker in workers:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+            raise LinkDown(self.last_error or "connection lost")
+        finally:
+            await link.close()
+
+    def _lost(self, reason: str) -> None:
+        self.last_error = f"disconnected: {reason}"
+        self._down.set()
+
+    def _received(self, topic: str, payload: bytes) -> None:
+        self._inbox.put_nowait((topic, payload))
+
+    async def publish_state(self) -> None:
+        if self._link is None or self._state is None:
+            return
+        state = await self._state()
+        self._link.publish(self.topics.up_state, encode(state), retain=True)
+
+    async def _relay(self, link: MqttLink) -> None:
+        while True:
+            acked = (
+                max(self.last_ack, await outbox.last_delivered(self.db))
+                if self._sent_upto > self.last_ack
+                else 0
+            )
+            if self._sent_upto > acked and time.monotonic() - self._progress_at > self.config.ack_timeout_s:
+                log.info("no acknowledgement in time: sending again", extra={"from_seq": acked + 1})
+                self._sent_upto = acked
+                self._progress_at = time.monotonic()
+            facts = await outbox.pending(self.db, after_seq=self._sent_upto, limit=self.config.batch)
+            for fact in facts:
+                envelope = EventEnvelope(seq=fact.seq, id=fact.id, type=fact.type, occurred_at=fact.occurred_at,
+                                         payload=fact.payload)  # fmt: skip
+                link.publish(self.topics.up_events, encode(envelope))
+                self._sent_upto = fact.seq
+            if len(facts) < self.config.batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
+            else:
+                await asyncio.sleep(0)  # let acks and the API in between batches
+
+    async def _dispatch(self) -> None:
+        while True:
+            topic, payload = await self._inbox.get()
+            try:
+                _, channel = parse_topic(topic)
+                if channel == "down/acks":
+                    await self._ack(payload)
+                elif channel == "down/jobs" and self._on_job is not None:
+                    await self._on_job(payload)
+            except (SyncDecodeError, TopicError) as exc:
+                # A message we cannot read is logged and dropped; it must not stop the link.
+                log.warning("ignored a bad message from the cloud", extra={"topic": topic, "error": str(exc)})
+
+    async def _ack(self, payload: bytes) -> None:
+        ack = decode_ack(payload)
+        if ack.seq > 0:
+            await outbox.mark_delivered(self.db, ack.seq)
+            if ack.seq > self.last_ack:
+                self._progress_at = time.monotonic()
+            self.last_ack = max(self.last_ack, ack.seq)
+            self.last_ack_at = now_iso()
+        if ack.resend_from is not None and ack.resend_from <= self._sent_upto:
+            log.info("cloud asked to resend", extra={"from_seq": ack.resend_from})
+            self._sent_upto = ack.resend_from - 1
+            self._wake.set()

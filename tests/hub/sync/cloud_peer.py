@@ -1,0 +1,72 @@
+"""The cloud's end of the link for hub tests: a paho client on the real broker that stores each
+event once by (hub, seq), acknowledges the highest contiguous seq, and keeps presence messages.
+(The cloud service's own bridge is tested with the cloud.)"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from protocols.sync import parse_topic
+from protocols.sync.messages import Ack, decode_envelope, decode_payload, decode_status, encode
+
+
+class CloudPeer:
+    def __init__(
+        self,
+        port: int,
+        username: str = "cloud",
+        password: str = "cloud-secret",
+        *,
+        store: dict[tuple[str, int], Any] | None = None,
+    ) -> None:
+        # ``store`` stands for the cloud's database: a restarted cloud still has what it stored.
+        self.events: dict[tuple[str, int], Any] = {} if store is None else store
+        self.deliveries = 0
+        self.delivered: list[int] = []  # every seq this peer received, repeats included
+        self.statuses: list[Any] = []
+        self.lock = threading.Lock()
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="cloud-peer",
+                             protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
+        client.username_pw_set(username, password)
+        client.on_connect = lambda c, *_: c.subscribe(
+            [("smartpos/v1/+/+/+/up/events", 1), ("smartpos/v1/+/+/+/status", 1)]
+        )
+        client.on_message = self._message
+        # Like the real cloud: a persistent session, so nothing published while it reconnects
+        # is lost to it.
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 3600
+        client.connect("127.0.0.1", port, clean_start=False, properties=props)
+        client.loop_start()
+        self.client = client
+
+    def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        topics, channel = parse_topic(message.topic)
+        if channel == "status":
+            with self.lock:
+                self.statuses.append(decode_status(bytes(message.payload)))
+            return
+        envelope = decode_envelope(bytes(message.payload))
+        payload = decode_payload(envelope)
+        with self.lock:
+            self.deliveries += 1
+            self.delivered.append(envelope.seq)
+            self.events.setdefault((topics.hub, envelope.seq), payload)
+            contiguous = 0
+            while (topics.hub, contiguous + 1) in self.events:
+                contiguous += 1
+        client.publish(topics.down_acks, encode(Ack(seq=contiguous)), qos=1)
+
+    def seqs(self, hub: str) -> list[int]:
+        with self.lock:
+            return sorted(seq for h, seq in self.events if h == hub)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
