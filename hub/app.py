@@ -45,6 +45,7 @@ from hub.domain.store_settings import StoreSettingsService
 from hub.domain.targets import SalesTargets
 from hub.mdns import HubAnnouncer
 from hub.sdnotify import SystemdNotifier
+from hub.sync.jobs import RemoteJobs
 from hub.sync.service import SyncService
 from protocols.sync.messages import DeviceState, ReportedState
 
@@ -150,7 +151,11 @@ class Hub:
             )
             if config.sync.enabled:
                 devices_now = manager
-                sync = SyncService(config.sync, db, state=lambda: self._reported_state(devices_now, db))
+                remote = RemoteJobs(db, manager, services.day_close, config, hub_id)
+                await remote.recover()
+                sync = SyncService(
+                    config.sync, db, state=lambda: self._reported_state(devices_now, db), jobs=remote
+                )
                 await sync.start()
             services.sync = sync
             runner = web.AppRunner(build_app(services), access_log=None, handle_signals=False)

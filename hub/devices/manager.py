@@ -101,6 +101,22 @@ class DeviceManager:
             },
         )
 
+    @property
+    def jobs(self) -> PrintJobs:
+        return self._jobs
+
+    async def restart(self, device_id: str, grace: float = 10.0) -> None:
+        """Stop a device's driver (after the write in flight) and start a fresh one.
+
+        A technician's or the cloud's fix for a driver stuck in a bad state; the queue is
+        durable, so nothing waiting is lost.
+        """
+        old = self.worker(device_id)
+        await old.stop(grace)
+        fresh = PrinterWorker(old.spec, self._jobs, self._health_changed, language=self._language)
+        self._workers[device_id] = fresh
+        fresh.start()
+
     def worker(self, device_id: str) -> PrinterWorker:
         worker = self._workers.get(device_id)
         if worker is None:

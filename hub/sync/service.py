@@ -27,9 +27,10 @@ from hub.config import SyncSection
 from hub.db.database import Database
 from hub.domain import outbox
 from hub.domain.clock import now_iso
+from hub.sync.jobs import RemoteJobs
 from hub.sync.link import LinkDown, MqttLink
 from protocols.sync import HubTopics, SyncDecodeError, TopicError, parse_topic
-from protocols.sync.messages import EventEnvelope, ReportedState, Status, decode_ack, encode
+from protocols.sync.messages import EventEnvelope, JobUpdate, ReportedState, Status, decode_ack, encode
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.2
@@ -60,13 +61,15 @@ class SyncService:
         db: Database,
         *,
         state: Callable[[], Awaitable[ReportedState]] | None = None,
-        on_job: Callable[[bytes], Awaitable[None]] | None = None,
+        jobs: RemoteJobs | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.topics = HubTopics(config.tenant, config.store, config.hub_id)
         self._state = state
-        self._on_job = on_job
+        self._jobs = jobs
+        if jobs is not None:
+            jobs.publish = self._publish_job_update
         self._link: MqttLink | None = None
         self._task: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
@@ -147,6 +150,8 @@ class SyncService:
             online = Status(state="online", session=self.session, at=now_iso(), software_version=__version__)
             link.publish(self.topics.status, encode(online), retain=True)
             await self.publish_state()
+            if self._jobs is not None:
+                await self._jobs.republish_recent()
             # Everything not acknowledged goes out again; the cloud absorbs repeats.
             self._sent_upto = await outbox.last_delivered(self.db)
             self._progress_at = time.monotonic()
@@ -173,6 +178,10 @@ class SyncService:
 
     def _received(self, topic: str, payload: bytes) -> None:
         self._inbox.put_nowait((topic, payload))
+
+    def _publish_job_update(self, update: JobUpdate) -> None:
+        if self._link is not None and self._link.connected:
+            self._link.publish(self.topics.up_jobs, encode(update))
 
     async def publish_state(self) -> None:
         if self._link is None or self._state is None:
@@ -211,8 +220,9 @@ class SyncService:
                 _, channel = parse_topic(topic)
                 if channel == "down/acks":
                     await self._ack(payload)
-                elif channel == "down/jobs" and self._on_job is not None:
-                    await self._on_job(payload)
+                elif channel == "down/jobs" and self._jobs is not None:
+                    # Jobs run one at a time, in the order the cloud sent them.
+                    await self._jobs.handle(payload)
             except (SyncDecodeError, TopicError) as exc:
                 # A message we cannot read is logged and dropped; it must not stop the link.
                 log.warning("ignored a bad message from the cloud", extra={"topic": topic, "error": str(exc)})

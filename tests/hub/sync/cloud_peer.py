@@ -13,7 +13,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from protocols.sync import parse_topic
-from protocols.sync.messages import Ack, decode_envelope, decode_payload, decode_status, encode
+from protocols.sync.messages import (
+    Ack,
+    decode_envelope,
+    decode_job_update,
+    decode_payload,
+    decode_status,
+    encode,
+)
 
 
 class CloudPeer:
@@ -30,12 +37,17 @@ class CloudPeer:
         self.deliveries = 0
         self.delivered: list[int] = []  # every seq this peer received, repeats included
         self.statuses: list[Any] = []
+        self.job_updates: list[Any] = []
         self.lock = threading.Lock()
         client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="cloud-peer",
                              protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
         client.username_pw_set(username, password)
         client.on_connect = lambda c, *_: c.subscribe(
-            [("smartpos/v1/+/+/+/up/events", 1), ("smartpos/v1/+/+/+/status", 1)]
+            [
+                ("smartpos/v1/+/+/+/up/events", 1),
+                ("smartpos/v1/+/+/+/status", 1),
+                ("smartpos/v1/+/+/+/up/jobs", 1),
+            ]
         )
         client.on_message = self._message
         # Like the real cloud: a persistent session, so nothing published while it reconnects
@@ -48,6 +60,10 @@ class CloudPeer:
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         topics, channel = parse_topic(message.topic)
+        if channel == "up/jobs":
+            with self.lock:
+                self.job_updates.append(decode_job_update(bytes(message.payload)))
+            return
         if channel == "status":
             with self.lock:
                 self.statuses.append(decode_status(bytes(message.payload)))
@@ -62,6 +78,14 @@ class CloudPeer:
             while (topics.hub, contiguous + 1) in self.events:
                 contiguous += 1
         client.publish(topics.down_acks, encode(Ack(seq=contiguous)), qos=1)
+
+    def states(self, job_id: str) -> list[str]:
+        with self.lock:
+            return [u.state for u in self.job_updates if u.job_id == job_id]
+
+    def result(self, job_id: str) -> Any:
+        with self.lock:
+            return [u for u in self.job_updates if u.job_id == job_id][-1]
 
     def seqs(self, hub: str) -> list[int]:
         with self.lock:
