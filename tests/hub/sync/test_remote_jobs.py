@@ -54,7 +54,7 @@ def finished(cloud: CloudPeer, job_id: str) -> str:
 
 
 def test_a_test_print_runs_once_even_when_delivered_twice(linked: Setup, sim: PrinterSim) -> None:
-    hub, cloud = linked
+    _, cloud = linked
     send(cloud, "job-1", "test_print", device="receipt")
     assert finished(cloud, "job-1") == "SUCCEEDED"
     assert cloud.states("job-1") == ["IN_PROGRESS", "SUCCEEDED"]
@@ -77,7 +77,7 @@ def test_drawer_x_report_and_diagnostics(linked: Setup, sim: PrinterSim) -> None
 
 
 def test_expired_unknown_device_and_restart(linked: Setup, sim: PrinterSim) -> None:
-    hub, cloud = linked
+    _, cloud = linked
     send(cloud, "job-5", "test_print", expires_in_s=-1, device="receipt")
     assert finished(cloud, "job-5") == "TIMED_OUT"
     send(cloud, "job-6", "test_print", device="kitchen")
