@@ -91,6 +91,12 @@ class DeviceManager:
                 "detail": health.detail,
             },
         )
+        await self._jobs.record_device_status(
+            device_id,
+            self.worker(device_id).spec.config.kind,
+            health.state,
+            {"conditions": list(health.conditions), "detail": health.detail},
+        )
         await self._events.record(
             "device.status",
             {

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import msgspec
 
 from hub.db.database import Database, Transaction
+from hub.domain import outbox
 from hub.domain.clock import iso, now_iso, parse_iso
 
 # prev_hash of the first row: a fixed value rather than NULL, so every row is hashed the same way.
@@ -161,6 +162,12 @@ async def record(
         (*fields.values(), prev_hash, digest),
     )
     await _set_head(tx, fields["id"], digest)
+    # Every audit entry is also a fact for the cloud (the sync contract's audit.recorded).
+    await outbox.append(
+        tx,
+        "audit.recorded",
+        {k: fields[k] for k in ("id", "at", "actor", "action", "target")} | {"details": details or {}},
+    )
 
 
 async def _set_head(tx: Transaction, row_id: int, digest: str) -> None:

@@ -21,7 +21,7 @@ from typing import Literal
 import msgspec
 
 from hub.db.database import Database, Transaction
-from hub.domain import audit
+from hub.domain import audit, outbox
 from hub.domain.clock import now_iso
 from hub.domain.events import EventLog
 
@@ -85,6 +85,17 @@ class PrintJobs:
         self._db = db
         self._events = events
         self.on_queued: Callable[[str], None] = lambda device_id: None
+
+    async def record_device_status(
+        self, device_id: str, kind: str, status: str, details: dict[str, object]
+    ) -> None:
+        """A device's status change as a fact for the cloud's fleet view (``device.status``)."""
+        async with self._db.transaction() as tx:
+            await outbox.append(
+                tx,
+                "device.status",
+                {"device_id": device_id, "kind": kind, "status": status, "details": details, "at": now_iso()},
+            )
 
     async def submit(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from hub.db.database import Transaction
+from hub.domain import outbox
 from hub.domain.catalog.product_store import Reader, require_variant
 from hub.domain.catalog.schemas import StockAdjustIn, StockMovementView
 from hub.domain.clock import now_iso
@@ -38,10 +39,19 @@ async def move_stock(
     else:
         level = format_signed_quantity(Decimal(product["stock"]) + delta)
         await tx.execute("UPDATE products SET stock = ? WHERE id = ?", (level, product_id))
+    at = now_iso()
     await tx.execute(
         "INSERT INTO stock_movements (product_id, variant_id, delta, reason, at) VALUES (?, ?, ?, ?, ?)",
-        (product_id, variant_id, format_signed_quantity(delta), reason, now_iso()),
+        (product_id, variant_id, format_signed_quantity(delta), reason, at),
     )
+    fact = {
+        "product_id": product_id,
+        "variant_id": variant_id,
+        "delta": format_signed_quantity(delta),
+        "reason": reason,
+        "at": at,
+    }
+    await outbox.append(tx, "stock.moved", fact)
     return True
 
 

@@ -73,7 +73,7 @@ class CloudPeer:
         with self.lock:
             self.deliveries += 1
             self.delivered.append(envelope.seq)
-            self.events.setdefault((topics.hub, envelope.seq), payload)
+            self.events.setdefault((topics.hub, envelope.seq), (envelope.type, payload))
             contiguous = 0
             while (topics.hub, contiguous + 1) in self.events:
                 contiguous += 1
@@ -86,6 +86,10 @@ class CloudPeer:
     def result(self, job_id: str) -> Any:
         with self.lock:
             return [u for u in self.job_updates if u.job_id == job_id][-1]
+
+    def count(self, hub: str, kind: str) -> int:
+        with self.lock:
+            return sum(1 for (h, _), (t, _) in self.events.items() if h == hub and t == kind)
 
     def seqs(self, hub: str) -> list[int]:
         with self.lock:
