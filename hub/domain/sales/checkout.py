@@ -30,7 +30,6 @@ from hub.domain.sales import cart_store, sale_store
 from hub.domain.sales.card_terminal import CardTerminal
 from hub.domain.sales.carts import CartService
 from hub.domain.sales.errors import Invalid, SalesError
-from hub.domain.sales.invoice_pdf import render_invoice_pdf
 from hub.domain.sales.numbering import DocType, next_number, number_text
 from hub.domain.sales.pricing_view import PricedCartResult, tax_views
 from hub.domain.sales.receipts import document_as_text, receipt_document
@@ -420,7 +419,7 @@ class SalesService:
         if sale.doc_type == "invoice":
             # A B2B buyer's accounting wants the A4 invoice itself, not only the text.
             names = {t.id: t.name for t in (await self.tenders.all()).values()}
-            pdf = await asyncio.to_thread(render_invoice_pdf, sale, settings, tender_names=names)
+            pdf = await asyncio.to_thread(_render_pdf, sale, settings, names)
             attachment = (f"{sale.number_text}.pdf", "application/pdf", pdf)
         return await self._email.enqueue(
             tx,
@@ -452,7 +451,7 @@ class SalesService:
         settings = (await self._settings.get()).settings
         names = {t.id: t.name for t in (await self.tenders.all()).values()}
         # fpdf2 is pure Python and takes tens of milliseconds for a long invoice: off the loop.
-        pdf = await asyncio.to_thread(render_invoice_pdf, sale, settings, tender_names=names)
+        pdf = await asyncio.to_thread(_render_pdf, sale, settings, names)
         return f"{sale.number_text}.pdf", pdf
 
     async def reprint(self, sale_id: int, *, actor: str) -> int:
@@ -475,6 +474,14 @@ class SalesService:
                 audit_action="sale.reprinted",
             )
         return job.id
+
+
+def _render_pdf(sale: SaleView, settings: StoreSettings, tender_names: dict[str, str]) -> bytes:
+    # Imported on first use: fpdf2 (with Pillow and fontTools) adds some 18 MB to the hub's
+    # memory, and most hubs print an A4 invoice rarely or never.
+    from hub.domain.sales.invoice_pdf import render_invoice_pdf
+
+    return render_invoice_pdf(sale, settings, tender_names=tender_names)
 
 
 def render_drawer(kick: DrawerRequest) -> bytes:
