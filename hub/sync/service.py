@@ -34,6 +34,7 @@ from protocols.sync.messages import EventEnvelope, JobUpdate, ReportedState, Sta
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.2
+STATE_EVERY_S = 30.0
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -159,6 +160,7 @@ class SyncService:
             workers = [
                 asyncio.create_task(self._relay(link), name="sync-relay"),
                 asyncio.create_task(self._dispatch(), name="sync-inbox"),
+                asyncio.create_task(self._report_state(), name="sync-state"),
             ]
             try:
                 await self._down.wait()
@@ -188,6 +190,12 @@ class SyncService:
             return
         state = await self._state()
         self._link.publish(self.topics.up_state, encode(state), retain=True)
+
+    async def _report_state(self) -> None:
+        """The retained reported state, refreshed so the fleet view's backlog and devices stay current."""
+        while True:
+            await asyncio.sleep(STATE_EVERY_S)
+            await self.publish_state()
 
     async def _relay(self, link: MqttLink) -> None:
         while True:

@@ -18,6 +18,7 @@ from protocols.sync.messages import (
     decode_envelope,
     decode_job_update,
     decode_payload,
+    decode_state,
     decode_status,
     encode,
 )
@@ -38,6 +39,7 @@ class CloudPeer:
         self.delivered: list[int] = []  # every seq this peer received, repeats included
         self.statuses: list[Any] = []
         self.job_updates: list[Any] = []
+        self.states_reported: list[Any] = []
         self.lock = threading.Lock()
         client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="cloud-peer",
                              protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
@@ -47,6 +49,7 @@ class CloudPeer:
                 ("smartpos/v1/+/+/+/up/events", 1),
                 ("smartpos/v1/+/+/+/status", 1),
                 ("smartpos/v1/+/+/+/up/jobs", 1),
+                ("smartpos/v1/+/+/+/up/state", 1),
             ]
         )
         client.on_message = self._message
@@ -60,6 +63,10 @@ class CloudPeer:
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         topics, channel = parse_topic(message.topic)
+        if channel == "up/state":
+            with self.lock:
+                self.states_reported.append(decode_state(bytes(message.payload)))
+            return
         if channel == "up/jobs":
             with self.lock:
                 self.job_updates.append(decode_job_update(bytes(message.payload)))

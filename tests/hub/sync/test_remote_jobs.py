@@ -72,6 +72,11 @@ def test_drawer_x_report_and_diagnostics(linked: Setup, sim: PrinterSim) -> None
     assert [finished(cloud, j) for j in ("job-2", "job-3", "job-4")] == ["SUCCEEDED"] * 3
     assert re.search(r"\[DRAWER pin=2", sim.paper())
     assert cloud.result("job-4").result["software_version"] and cloud.result("job-4").result["backlog"] >= 0
+    # The retained reported state shows the hub's devices for the fleet view.
+    state = cloud.states_reported[-1]
+    assert state.software_version and [(d.id, d.kind, d.status) for d in state.devices] == [
+        ("receipt", "printer", "online")
+    ]
     audit = hub.api("GET", "/api/v1/audit?action=drawer.opened", token=hub.admin_token)[1]["entries"]
     assert audit and audit[0]["actor"] == "cloud:job:job-2"
 
