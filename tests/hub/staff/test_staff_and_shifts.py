@@ -271,3 +271,24 @@ def test_auto_lock_after_each_order(store: Store) -> None:
     assert error(waiter.api("POST", "/api/v1/carts", {"terminal_id": "T1"})) == (401, "staff_session_invalid")
     again = Staff(hub, 2, "2222")
     assert again.sell(ids["SOK1"], 250, "locked-2")["number_text"] == "T1-R-000002"
+
+
+def test_quick_report_for_the_pos(store: Store) -> None:
+    hub, ids, _ = store
+    lejla = Staff(hub, 3, "3333")
+    lejla.open_shift(10000)
+    lejla.sell(ids["CEV10"], 2340, "q1", quantity="2")
+    lejla.sell(ids["SOK1"], 750, "q2", quantity="3", tender="card")
+    lejla.sell(ids["SOK1"], 250, "q3")
+    status, report = lejla.api("GET", "/api/v1/reports/quick?period=today&terminal_id=T1")
+    assert status == 200, report
+    assert (report["sales_count"], report["total"], report["average_sale"]) == (3, 3340, 1113)
+    assert (report["cash"], report["card"], report["items_sold"]) == (2590, 750, "6")
+    assert [(p["name"], p["quantity"], p["total"]) for p in report["top_products"]] == [
+        ("Ćevapi 10 kom", "2", 2340),
+        ("Sok od šljive", "4", 1000),
+    ]
+    assert (report["opening_cash"], report["expected_cash"]) == (10000, 12590)
+    week = lejla.api("GET", "/api/v1/reports/quick?period=week")[1]
+    month = lejla.api("GET", "/api/v1/reports/quick?period=month")[1]
+    assert week["total"] == month["total"] == 3340 and week["opening_cash"] is None
