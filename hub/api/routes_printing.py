@@ -53,9 +53,16 @@ def _idempotency_key(ctx: RequestContext, in_body: str | None) -> str | None:
     return in_body or header
 
 
+async def _staff_gate(ctx: RequestContext, permission: str) -> None:
+    """Once staff are set up, printing and job actions are an employee's (named in the audit)."""
+    if ctx.staff is not None or await ctx.services.staff.has_employees():
+        await ctx.require(permission)
+
+
 async def _submit(
     ctx: RequestContext, device_id: str, kind: JobKind, payload: bytes, key: str | None
 ) -> Reply:
+    await _staff_gate(ctx, "open_drawer" if kind == "drawer" else "sell")
     try:
         job, created = await ctx.services.devices.submit(
             device_id, kind, payload, idempotency_key=key, source=ctx.actor
@@ -123,8 +130,7 @@ async def open_drawer(ctx: RequestContext, body: DrawerOpenRequest) -> Reply:
     Once staff are set up, opening the drawer without a sale needs the ``open_drawer``
     permission (the audit entry then names the employee).
     """
-    if ctx.staff is not None or await ctx.services.staff.has_employees():
-        await ctx.require("open_drawer")
+    await _staff_gate(ctx, "open_drawer")
     device_id = _device_id(ctx)
     request = DrawerRequest(pin=body.pin, on_ms=body.on_ms, off_ms=body.off_ms, reason=body.reason)
     return await _submit(
@@ -182,6 +188,8 @@ async def list_jobs(ctx: RequestContext, _: None) -> JobList:
 async def _job_action(ctx: RequestContext, action: str) -> PrintJob:
     jobs = ctx.services.jobs
     job_id = ctx.path_int("job_id")
+    if action in ("cancel", "retry"):
+        await _staff_gate(ctx, "sell")
     try:
         if action == "cancel":
             return await jobs.cancel(job_id, ctx.actor)

@@ -49,6 +49,8 @@ def test_pin_guessing_locks_out_and_every_failure_counts(store: Store) -> None:
 def test_once_staff_exist_every_action_needs_a_login_and_the_matrix(store: Store) -> None:
     hub, ids, _ = store
     assert error(hub.api("POST", "/api/v1/carts", {"terminal_id": "T1"})) == (401, "staff_login_required")
+    drawer = hub.api("POST", "/api/v1/devices/receipt/drawer", {})
+    assert error(drawer) == (401, "staff_login_required")  # no drawer without an employee
     edin = Staff(hub, 2, "2222")
     assert "sell" in edin.session["permissions"] and "reports" not in edin.session["permissions"]
     denied = edin.api("GET", "/api/v1/reports/quick")
