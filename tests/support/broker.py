@@ -25,8 +25,9 @@ PASSWD = "/usr/bin/mosquitto_passwd"
 class MosquittoBroker:
     """``start()``, ``stop()``, ``restart()``; ``add_hub()`` / ``add_user()`` then ``reload()``."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, *, tls: bool = False) -> None:
         self.dir = workdir / "mosquitto"
+        self.tls = tls
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.password_file = self.dir / "passwd"
@@ -56,10 +57,19 @@ class MosquittoBroker:
 
     def start(self) -> MosquittoBroker:
         config = self.dir / "mosquitto.conf"
+        tls_lines: list[str] = []
+        if self.tls:
+            self._make_certificates()
+            tls_lines = [
+                f"cafile {self.ca_file}",
+                f"certfile {self.dir}/server.crt",
+                f"keyfile {self.dir}/server.key",
+            ]
         config.write_text(
             "\n".join(
                 [
                     f"listener {self.port} 127.0.0.1",
+                    *tls_lines,
                     "allow_anonymous false",
                     f"password_file {self.password_file}",
                     f"acl_file {self.acl_file}",
@@ -80,6 +90,38 @@ class MosquittoBroker:
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
         wait_for(self._listening, 10, what=f"mosquitto on port {self.port}")
         return self
+
+    @property
+    def ca_file(self) -> Path:
+        return self.dir / "ca.crt"
+
+    def _make_certificates(self) -> None:
+        """A throwaway CA and a server certificate for 127.0.0.1 (as the cloud would issue)."""
+        if (self.dir / "server.crt").exists():
+            return
+
+        def openssl(*args: str) -> None:
+            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=self.dir)
+
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=SmartPOS test CA",
+                "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        )
+        (self.dir / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+        openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+                "-extfile", "san.ext", "-out", "server.crt")  # fmt: skip
+        for name in ("server.key", "ca.key"):
+            (self.dir / name).chmod(0o600)
 
     def _listening(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

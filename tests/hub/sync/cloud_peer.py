@@ -5,6 +5,7 @@ event once by (hub, seq), acknowledges the highest contiguous seq, and keeps pre
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -32,6 +33,7 @@ class CloudPeer:
         password: str = "cloud-secret",
         *,
         store: dict[tuple[str, int], Any] | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         # ``store`` stands for the cloud's database: a restarted cloud still has what it stored.
         self.events: dict[tuple[str, int], Any] = {} if store is None else store
@@ -44,6 +46,8 @@ class CloudPeer:
         client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="cloud-peer",
                              protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
         client.username_pw_set(username, password)
+        if ca_file is not None:
+            client.tls_set(ca_certs=str(ca_file))
         client.on_connect = lambda c, *_: c.subscribe(
             [
                 ("smartpos/v1/+/+/+/up/events", 1),

@@ -161,3 +161,34 @@ def test_a_hub_is_confined_to_its_own_topics(broker: MosquittoBroker) -> None:
     finally:
         hub_a.loop_stop()
         cloud.close()
+
+
+def test_tls_link_with_the_brokers_ca(tmp_path: Path) -> None:
+    broker = MosquittoBroker(tmp_path / "tls", tls=True)
+    broker.add_hub(HUB, "secret-a")
+    broker.start()
+    cloud = CloudPeer(broker.port, ca_file=broker.ca_file)
+    toml = sync_toml(broker).replace("mqtt://", "mqtts://") + f'ca_file = "{broker.ca_file}"\n'
+    hub = HubProcess(tmp_path, [], extra_toml=toml).start()
+    try:
+        wait_for(lambda: sync_status(hub)["connected"], 10, what="a TLS link")
+        ids = seed_catalog(hub)
+        sell(hub, ids["SOK1"], "tls-1")
+        wait_for(lambda: sync_status(hub)["backlog"] == 0, 10, what="the sale acknowledged over TLS")
+        assert cloud.count("hub-a", "sale.completed") == 1
+        hub.stop()
+        # A broker whose certificate the hub cannot verify is refused, not trusted.
+        (tmp_path / "other").mkdir()
+        untrusting = HubProcess(
+            tmp_path / "other", [], extra_toml=sync_toml(broker).replace("mqtt://", "mqtts://")
+        )
+        untrusting.start()
+        try:
+            error = wait_for(lambda: sync_status(untrusting)["last_error"], 10, what="a TLS refusal")
+            assert "certificate verify failed" in error and not sync_status(untrusting)["connected"]
+        finally:
+            untrusting.stop()
+    finally:
+        hub.stop()
+        cloud.close()
+        broker.stop()
