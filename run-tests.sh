@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 # systemd: systemd-analyze verifies our unit; iproute2: ip netns isolates the mDNS test;
 # the linter for shell scripts (install.sh and these quick-start scripts); mosquitto: the
-# sync tests start their own broker with generated password and ACL files.
-SMARTPOS_EXTRA_APT="systemd iproute2 shellcheck mosquitto ${SMARTPOS_EXTRA_APT:-}" ./run-hub.sh --setup-only
+# sync tests start their own broker with generated password and ACL files (openssl makes
+# the TLS test's CA).
+SMARTPOS_EXTRA_APT="systemd iproute2 shellcheck mosquitto openssl ${SMARTPOS_EXTRA_APT:-}" ./run-hub.sh --setup-only
 exec .venv/bin/python -m pytest "$@"
