@@ -35,6 +35,7 @@ from protocols.sync.messages import EventEnvelope, JobUpdate, ReportedState, Sta
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.2
 STATE_EVERY_S = 30.0
+ACK_FLUSH_S = 0.25
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -83,6 +84,7 @@ class SyncService:
         self.last_error: str | None = None
         self._sent_upto = 0
         self._progress_at = time.monotonic()
+        self._ack_dirty = asyncio.Event()
 
     def wake(self) -> None:
         """A new fact was committed: publish without waiting for the next poll."""
@@ -161,6 +163,7 @@ class SyncService:
                 asyncio.create_task(self._relay(link), name="sync-relay"),
                 asyncio.create_task(self._dispatch(), name="sync-inbox"),
                 asyncio.create_task(self._report_state(), name="sync-state"),
+                asyncio.create_task(self._flush_acks(), name="sync-acks"),
             ]
             try:
                 await self._down.wait()
@@ -170,6 +173,8 @@ class SyncService:
                 for worker in workers:
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker
+                if self.last_ack:
+                    await outbox.mark_delivered(self.db, self.last_ack)
             raise LinkDown(self.last_error or "connection lost")
         finally:
             await link.close()
@@ -237,13 +242,22 @@ class SyncService:
 
     async def _ack(self, payload: bytes) -> None:
         ack = decode_ack(payload)
-        if ack.seq > 0:
-            await outbox.mark_delivered(self.db, ack.seq)
-            if ack.seq > self.last_ack:
-                self._progress_at = time.monotonic()
-            self.last_ack = max(self.last_ack, ack.seq)
+        if ack.seq > self.last_ack:
+            # Recorded in memory now and written by _flush_acks a few times a second: the
+            # cloud acks every fact, and one fsync per ack would cap the drain at the disk's
+            # commit rate. A crash before the write only means a few facts are sent again.
+            self.last_ack = ack.seq
             self.last_ack_at = now_iso()
+            self._progress_at = time.monotonic()
+            self._ack_dirty.set()
         if ack.resend_from is not None and ack.resend_from <= self._sent_upto:
             log.info("cloud asked to resend", extra={"from_seq": ack.resend_from})
             self._sent_upto = ack.resend_from - 1
             self._wake.set()
+
+    async def _flush_acks(self) -> None:
+        while True:
+            await self._ack_dirty.wait()
+            self._ack_dirty.clear()
+            await outbox.mark_delivered(self.db, self.last_ack)
+            await asyncio.sleep(ACK_FLUSH_S)
