@@ -163,10 +163,19 @@ def test_a_hub_is_confined_to_its_own_topics(broker: MosquittoBroker) -> None:
         cloud.close()
 
 
-def test_tls_link_with_the_brokers_ca(tmp_path: Path) -> None:
-    broker = MosquittoBroker(tmp_path / "tls", tls=True)
-    broker.add_hub(HUB, "secret-a")
-    broker.start()
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    server = MosquittoBroker(tmp_path / "tls", tls=True)
+    server.add_hub(HUB, "secret-a")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_tls_link_with_the_brokers_ca(tmp_path: Path, tls_broker: MosquittoBroker) -> None:
+    broker = tls_broker
     cloud = CloudPeer(broker.port, ca_file=broker.ca_file)
     toml = sync_toml(broker).replace("mqtt://", "mqtts://") + f'ca_file = "{broker.ca_file}"\n'
     hub = HubProcess(tmp_path, [], extra_toml=toml).start()
@@ -191,4 +200,3 @@ def test_tls_link_with_the_brokers_ca(tmp_path: Path) -> None:
     finally:
         hub.stop()
         cloud.close()
-        broker.stop()
