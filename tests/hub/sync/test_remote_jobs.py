@@ -25,20 +25,22 @@ def linked(tmp_path: Path, sim: PrinterSim) -> Iterator[Setup]:
     broker = MosquittoBroker(tmp_path)
     broker.add_hub(HUB, "secret-a")
     broker.start()
-    cloud = CloudPeer(broker.port)
-    hub = HubProcess(
-        tmp_path, [printer_device(sim, poll_interval=0.5, drawer=True)], extra_toml=sync_toml(broker)
-    ).start()
     try:
-        wait_for(
-            lambda: hub.api("GET", "/api/v1/sync/status", token=hub.admin_token)[1]["connected"],
-            10,
-            what="link up",
-        )
-        yield hub, cloud
+        cloud = CloudPeer(broker.port)
+        try:
+            hub = HubProcess(
+                tmp_path, [printer_device(sim, poll_interval=0.5, drawer=True)], extra_toml=sync_toml(broker)
+            )
+            hub.start()
+            try:
+                wait_for(lambda: hub.api("GET", "/api/v1/sync/status", token=hub.admin_token)[1]["connected"], 10,
+                         what="link up")  # fmt: skip
+                yield hub, cloud
+            finally:
+                hub.stop()
+        finally:
+            cloud.close()
     finally:
-        hub.stop()
-        cloud.close()
         broker.stop()
 
 
