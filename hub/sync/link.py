@@ -14,6 +14,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,6 +57,7 @@ class MqttLink:
         self._on_message = on_message
         self._on_disconnect = on_disconnect
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._connected: asyncio.Future[int] | None = None
         self._misc: asyncio.Task[None] | None = None
         client = mqtt.Client(
@@ -97,7 +99,17 @@ class MqttLink:
         props.SessionExpiryInterval = self._expiry
         self._connected = self._loop.create_future()
         try:
-            self.client.connect(self.host, self.port, self._keepalive, clean_start=False, properties=props)
+            # The TCP connect, the TLS handshake and the CONNECT packet happen in a worker
+            # thread: on a slow uplink the handshake alone can take seconds, and the loop also
+            # drives the printers. paho's socket callbacks hop back to the loop (_on_loop).
+            await asyncio.to_thread(
+                self.client.connect,
+                self.host,
+                self.port,
+                self._keepalive,
+                clean_start=False,
+                properties=props,
+            )
         except (OSError, ssl.SSLError) as exc:
             raise LinkDown(f"cannot connect to {self.host}:{self.port}: {exc}") from None
         self._misc = asyncio.create_task(self._misc_loop(), name="mqtt-misc")
@@ -109,6 +121,9 @@ class MqttLink:
         return bool(flags)
 
     def _connect_done(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self._on_loop(lambda: self._settle_connect(flags, reason))
+
+    def _settle_connect(self, flags: Any, reason: Any) -> None:
         if self._connected is None or self._connected.done():
             return
         if reason.is_failure:
@@ -117,6 +132,9 @@ class MqttLink:
             self._connected.set_result(1 if flags.session_present else 0)
 
     def _disconnected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self._on_loop(lambda: self._settle_disconnect(reason))
+
+    def _settle_disconnect(self, reason: Any) -> None:
         if self._connected is not None and not self._connected.done():
             self._connected.set_exception(LinkDown(f"disconnected while connecting: {reason}"))
         self._on_disconnect(str(reason))
@@ -124,20 +142,33 @@ class MqttLink:
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._on_message(message.topic, bytes(message.payload))
 
+    def _on_loop(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the loop's thread (paho calls back from the connecting thread too)."""
+        if threading.get_ident() == self._loop_thread:
+            action()
+        else:
+            self._loop.call_soon_threadsafe(action)
+
     def _socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        self._loop.add_reader(sock, client.loop_read)
+        self._on_loop(lambda: self._loop.add_reader(sock, client.loop_read))
 
     def _socket_close(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        with contextlib.suppress(ValueError, OSError):
-            self._loop.remove_reader(sock)
-            self._loop.remove_writer(sock)
+        def forget() -> None:
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_reader(sock)
+                self._loop.remove_writer(sock)
+
+        self._on_loop(forget)
 
     def _want_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        self._loop.add_writer(sock, client.loop_write)
+        self._on_loop(lambda: self._loop.add_writer(sock, client.loop_write))
 
     def _no_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        with contextlib.suppress(ValueError, OSError):
-            self._loop.remove_writer(sock)
+        def stop_writing() -> None:
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_writer(sock)
+
+        self._on_loop(stop_writing)
 
     async def _misc_loop(self) -> None:
         # Keepalive pings and QoS retries on a timer (paho's own thread would do this); stops
