@@ -1,0 +1,70 @@
+"""The cloud's Litestar application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from cloud.db.engine import make_engine, make_session_factory
+from cloud.deps import provide_caller, provide_db_session, provide_settings
+from cloud.domain.auth.controllers import AuthController
+from cloud.domain.auth.middleware import TokenAuthMiddleware
+from cloud.domain.hubs.controllers import HubController
+from cloud.domain.hubs.services import HubService
+from cloud.domain.stores.controllers import StoreController
+from cloud.domain.tenants.controllers import TenantController
+from cloud.domain.users.controllers import UserController
+from cloud.errors import EXCEPTION_HANDLERS
+from cloud.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, hub_service: type[HubService] = HubService) -> Litestar:
+    """Build the app for ``settings`` (from the environment when None).
+
+    ``hub_service`` is the class the hub routes use; the broker bridge passes a subclass
+    whose :meth:`HubService.broker_credentials_changed` rewrites the broker's files.
+    The database is migrated separately (``smartpos-cloud migrate``).
+    """
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        engine = make_engine(settings.db_url)
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    def provide_hub_service() -> type[HubService]:
+        return hub_service
+
+    auth = DefineMiddleware(TokenAuthMiddleware, exclude=["^/schema"])
+    return Litestar(
+        route_handlers=[AuthController, TenantController, StoreController, HubController, UserController],
+        lifespan=[database],
+        state=State({"settings": settings}),
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "caller": Provide(provide_caller, sync_to_thread=False),
+            "hub_service_factory": Provide(provide_hub_service, sync_to_thread=False),
+        },
+        middleware=[auth],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="SmartPOS cloud",
+            version="1.0.0",
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearer": []}],
+        ),
+        debug=settings.debug,
+    )
