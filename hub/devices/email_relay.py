@@ -23,9 +23,13 @@ from hub.domain.email_outbox import EmailOutbox, OutgoingEmail, message_id
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 30.0
+ERROR_PAUSE_S = 1.0
+# How long shutdown waits for a send in flight; well inside systemd's stop timeout.
+STOP_GRACE_S = 10.0
 
 
 def build_message(email: OutgoingEmail, config: SmtpSection) -> EmailMessage:
+    """The MIME message for ``email``; the same row always gets the same ``Message-ID``."""
     message = EmailMessage()
     message["From"] = (
         formataddr((config.from_name, config.from_addr)) if config.from_name else config.from_addr
@@ -72,6 +76,7 @@ class EmailRelay:
         self._outbox = outbox
         self._config = config
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         outbox.on_enqueue(self._wake.set)
 
@@ -79,32 +84,62 @@ class EmailRelay:
         recovered = await self._outbox.recover()
         if recovered:
             log.warning("e-mails interrupted mid-send are queued again", extra={"count": recovered})
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="email-relay")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop after the message in flight, if any, or cancel it after :data:`STOP_GRACE_S`.
+
+        Waiting for the send in flight spares the customer a second copy: a send cancelled
+        half-way stays ``sending`` and goes out again after the restart (at least once).
+        """
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), timeout=STOP_GRACE_S)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _run(self) -> None:
-        while True:
-            email = await self._outbox.claim_due()
-            if email is None:
-                await self._sleep_until_due()
-                continue
-            await self._send(email)
+        while not self._stopping:
+            # Cleared before looking at the queue, never after: a message queued while we look
+            # sets it again, so the wait below returns at once instead of sleeping past it.
+            self._wake.clear()
+            try:
+                email = await self._outbox.claim_due()
+                if email is None:
+                    await self._sleep_until_due()
+                    continue
+                await self._send(email)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The store was busy or failed: keep the relay alive and look again shortly.
+                # A message claimed before the failure stays ``sending`` until the next start.
+                log.exception("e-mail relay error")
+                await asyncio.sleep(ERROR_PAUSE_S)
 
     async def _sleep_until_due(self) -> None:
         due = await self._outbox.next_due_at()
         delay = IDLE_POLL_S if due is None else max(0.05, (parse_iso(due) - now()).total_seconds())
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=min(delay, IDLE_POLL_S))
 
     async def _send(self, email: OutgoingEmail) -> None:
         try:
-            await asyncio.to_thread(send_blocking, build_message(email, self._config), self._config)
+            message = build_message(email, self._config)
+        except (ValueError, TypeError) as exc:
+            # A message that cannot be built (a line break in the subject, a bad MIME type)
+            # will not build next time either.
+            await self._outbox.mark_failed(email.id, f"unsendable: {exc}", permanent=True)
+            log.error("e-mail cannot be built", extra={"email_id": email.id, "error": str(exc)})
+            return
+        try:
+            await asyncio.to_thread(send_blocking, message, self._config)
         except (OSError, smtplib.SMTPException) as exc:
             permanent = isinstance(exc, smtplib.SMTPException) and is_permanent(exc)
             state = await self._outbox.mark_failed(

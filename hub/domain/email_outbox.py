@@ -57,6 +57,12 @@ class OutgoingEmail(msgspec.Struct, kw_only=True):
 
 
 def validate_address(address: str) -> str:
+    """``address`` trimmed, or :class:`Invalid` (``invalid_email``).
+
+    Deliberately simple: one mailbox, a dot in the domain, no spaces, commas or angle brackets
+    (which would smuggle a second recipient or a header into the message). Whether the mailbox
+    exists is the receiving server's answer, recorded as a permanent failure.
+    """
     address = address.strip()
     if len(address) > 254 or not ADDRESS.match(address):
         raise Invalid("invalid_email", f"{address!r} is not an e-mail address")
@@ -170,10 +176,12 @@ class EmailOutbox:
         )
 
     async def next_due_at(self) -> str | None:
+        """When the earliest queued message is due (ISO UTC), or None with an empty queue."""
         row = await self._db.fetchone("SELECT MIN(next_attempt_at) AS at FROM emails WHERE state = 'queued'")
         return None if row is None else row["at"]
 
     async def mark_sent(self, email_id: int) -> None:
+        """The relay accepted the message: it is done."""
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE emails SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
@@ -216,12 +224,14 @@ class EmailOutbox:
         return await self.get(email_id)
 
     async def get(self, email_id: int) -> EmailView:
+        """One message's state, or :class:`NotFound`."""
         row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM emails WHERE id = ?", (email_id,))  # noqa: S608
         if row is None:
             raise NotFound("email_not_found", f"no e-mail {email_id}")
         return _view(row)
 
     async def list(self, *, state: str | None = None, limit: int = 100) -> list[EmailView]:
+        """The newest ``limit`` messages, optionally only those in ``state``."""
         where, params = ("state = ?", (state, limit)) if state else ("1", (limit,))
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM emails WHERE {where} ORDER BY id DESC LIMIT ?",  # noqa: S608
