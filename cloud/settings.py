@@ -22,6 +22,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ``SMARTPOS_CLOUD_HOST`` / ``SMARTPOS_CLOUD_PORT``: where ``serve`` listens.
     ``SMARTPOS_CLOUD_TOKEN_TTL_S``: lifetime of a login token.
     ``SMARTPOS_CLOUD_CLAIM_CODE_TTL_S``: how long a hub's claim code stays valid.
+
+    The MQTT side (all optional; without ``SMARTPOS_CLOUD_BROKER_URL`` the cloud runs no bridge):
+    ``SMARTPOS_CLOUD_BROKER_URL``: where the bridge connects (``mqtt://`` or ``mqtts://``).
+    ``SMARTPOS_CLOUD_BROKER_PUBLIC_URL``: the broker address handed to hubs at claim time
+    (defaults to the bridge's).
+    ``SMARTPOS_CLOUD_BROKER_CA_FILE``: the broker's CA certificate, for the bridge and for hubs.
+    ``SMARTPOS_CLOUD_BRIDGE_USERNAME`` / ``SMARTPOS_CLOUD_BRIDGE_PASSWORD``: the bridge's broker login.
+    ``SMARTPOS_CLOUD_MOSQUITTO_PASSWORD_FILE`` / ``SMARTPOS_CLOUD_MOSQUITTO_ACL_FILE``: files the
+    cloud rewrites from its hubs table; ``SMARTPOS_CLOUD_MOSQUITTO_PID_FILE``: the broker to
+    signal (SIGHUP) after a rewrite.
     """
 
     db_url: str = DEFAULT_DB_URL
@@ -30,6 +40,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_ttl_s: int = 12 * 3600
     claim_code_ttl_s: int = 24 * 3600
     debug: bool = False
+    broker_url: str = ""
+    broker_public_url: str = ""
+    broker_ca_file: str = ""
+    bridge_username: str = "smartpos-cloud"
+    bridge_password: str = ""
+    mosquitto_password_file: str = ""
+    mosquitto_acl_file: str = ""
+    mosquitto_pid_file: str = ""
+
+    @property
+    def hub_broker_url(self) -> str:
+        """The broker address hubs are told to use."""
+        return self.broker_public_url or self.broker_url
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,4 +79,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             token_ttl_s=integer("SMARTPOS_CLOUD_TOKEN_TTL_S", defaults.token_ttl_s),
             claim_code_ttl_s=integer("SMARTPOS_CLOUD_CLAIM_CODE_TTL_S", defaults.claim_code_ttl_s),
             debug=env.get("SMARTPOS_CLOUD_DEBUG", "").lower() in {"1", "true", "yes"},
+            broker_url=env.get("SMARTPOS_CLOUD_BROKER_URL", ""),
+            broker_public_url=env.get("SMARTPOS_CLOUD_BROKER_PUBLIC_URL", ""),
+            broker_ca_file=env.get("SMARTPOS_CLOUD_BROKER_CA_FILE", ""),
+            bridge_username=env.get("SMARTPOS_CLOUD_BRIDGE_USERNAME") or defaults.bridge_username,
+            bridge_password=env.get("SMARTPOS_CLOUD_BRIDGE_PASSWORD", ""),
+            mosquitto_password_file=env.get("SMARTPOS_CLOUD_MOSQUITTO_PASSWORD_FILE", ""),
+            mosquitto_acl_file=env.get("SMARTPOS_CLOUD_MOSQUITTO_ACL_FILE", ""),
+            mosquitto_pid_file=env.get("SMARTPOS_CLOUD_MOSQUITTO_PID_FILE", ""),
         )

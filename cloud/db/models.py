@@ -15,11 +15,15 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     Uuid,
 )
@@ -30,6 +34,8 @@ from cloud.db.base import Base, UTCDateTime
 POS_MODES = ("retail", "restaurant", "both")
 ROLES = ("owner", "admin", "manager")
 HUB_STATUSES = ("pending", "active", "revoked")
+JOB_KINDS = ("test_print", "open_drawer", "x_report", "restart_device", "diagnostics", "resync")
+JOB_STATES = ("QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELED")
 DEVICE_KINDS = (
     "printer",
     "cash_drawer",
@@ -106,6 +112,10 @@ class Hub(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     software_version: Mapped[str] = mapped_column(String(50), nullable=False, default="")
     applied_config_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # What the hub last reported: facts in its outbox not yet acknowledged.
+    backlog: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Every fact up to this seq is stored (events or dead letters): the acknowledged position.
+    ingested_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
     devices: Mapped[list[Device]] = relationship(
         back_populates="hub", cascade="all, delete-orphan", order_by="Device.device_id"
@@ -164,3 +174,83 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Event(Base):
+    """A fact a hub recorded, stored exactly once: ``id`` is the hub's event id (UUIDv7).
+
+    ``payload`` is kept verbatim as the hub sent it (the evidence of what happened); it was
+    decoded into its typed struct before it was stored, so every row here is readable.
+    Projections for reports are derived from these rows.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("hub_id", "seq", name="uq_events_hub_seq"),
+        Index("ix_events_tenant_type_occurred", "tenant_id", "type", "occurred_at"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    )
+    store_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    hub_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("hubs.id", ondelete="CASCADE"), nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    schema_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class DeadLetter(Base):
+    """A message the cloud could not take: kept with the reason, never silently dropped.
+
+    ``hub_id`` and ``seq`` are set when they could be read, so a rejected fact still counts
+    as handled in the hub's sequence (the hub is not asked for it forever) and support can
+    find what the hub sent.
+    """
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_hub_seq", "hub_id", "seq"),)
+
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    hub_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    topic: Mapped[str] = mapped_column(String(400), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    payload: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class RemoteJob(Base):
+    """A command for a hub, QUEUED until the hub runs it, then final.
+
+    ``expires_at`` bounds how long a job waits for an offline hub; ``timeout_s`` how long it
+    may stay IN_PROGRESS. ``sent_session`` is the hub connection it was last sent on, so a job
+    is sent again when the hub reconnects (the hub runs each job id at most once).
+    """
+
+    __tablename__ = "remote_jobs"
+    __table_args__ = (
+        CheckConstraint(_in("kind", JOB_KINDS), name="kind"),
+        CheckConstraint(_in("state", JOB_STATES), name="state"),
+        Index("ix_remote_jobs_hub_state", "hub_id", "state"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    hub_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("hubs.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default="QUEUED")
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    timeout_s: Mapped[int] = mapped_column(Integer, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_session: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -11,7 +11,18 @@ from cloud.cli import main
 from cloud.db.engine import make_engine
 from cloud.db.migrate import current_revision, upgrade
 
-TABLES = {"tenants", "stores", "hubs", "devices", "users", "api_tokens", "alembic_version"}
+TABLES = {
+    "tenants",
+    "stores",
+    "hubs",
+    "devices",
+    "users",
+    "api_tokens",
+    "alembic_version",
+    "events",
+    "dead_letters",
+    "remote_jobs",
+}
 
 
 async def _tables(url: str) -> set[str]:
@@ -29,15 +40,15 @@ async def _tables(url: str) -> set[str]:
 async def test_upgrade_creates_every_table(db_url: str) -> None:
     assert await current_revision(db_url) is None
     await upgrade(db_url)
-    assert await current_revision(db_url) == "0001"
+    assert await current_revision(db_url) == "0002"
     assert await _tables(db_url) >= TABLES
     await upgrade(db_url)  # already at head: nothing to do
-    assert await current_revision(db_url) == "0001"
+    assert await current_revision(db_url) == "0002"
 
 
 async def test_cli_migrate_and_create_tenant_and_user(db_url: str, capsys: object) -> None:
     assert await asyncio.to_thread(main, ["--db-url", db_url, "migrate"]) == 0
-    assert await current_revision(db_url) == "0001"
+    assert await current_revision(db_url) == "0002"
     assert await asyncio.to_thread(main, ["--db-url", db_url, "create-tenant", "Café Blau"]) == 0
     status = await asyncio.to_thread(
         main,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from pathlib import Path
 
 from litestar import Controller, delete, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -124,11 +126,19 @@ class HubController(Controller):
         claimed = await hub_service_factory(db_session, settings).claim(data.code)
         hub = claimed.hub
         assert hub.broker_username is not None
+        ca = (
+            await asyncio.to_thread(Path(settings.broker_ca_file).read_text)
+            if settings.broker_ca_file
+            else None
+        )
         return ClaimResponse(
             hub_id=hub.id,
             tenant_id=hub.tenant_id,
             store_id=hub.store_id,
+            hub_name=hub.name,
+            broker_url=settings.hub_broker_url,
             broker_username=hub.broker_username,
             broker_password=claimed.broker_password,
+            ca_certificate=ca,
             topic_prefix=claimed.topic_prefix,
         )

@@ -38,6 +38,7 @@ class HubRead(msgspec.Struct):
     last_seen_at: datetime | None
     software_version: str
     applied_config_version: int
+    backlog: int
     created_at: datetime
 
     @classmethod
@@ -57,6 +58,7 @@ class HubRead(msgspec.Struct):
             last_seen_at=hub.last_seen_at,
             software_version=hub.software_version,
             applied_config_version=hub.applied_config_version,
+            backlog=hub.backlog,
             created_at=hub.created_at,
         )
 
@@ -76,13 +78,21 @@ class ClaimRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ClaimResponse(msgspec.Struct):
-    """The hub's identity and broker credentials; the password is shown this once."""
+    """The hub's identity and broker credentials; the password is shown this once.
+
+    ``broker_url`` is ``mqtt://host:port`` or ``mqtts://host:port``; for ``mqtts``,
+    ``ca_certificate`` holds the PEM of the CA the hub must verify the broker against.
+    The hub's MQTT client id is its ``hub_id``; its topics live under ``topic_prefix``.
+    """
 
     hub_id: uuid.UUID
     tenant_id: uuid.UUID
     store_id: uuid.UUID
+    hub_name: str
+    broker_url: str
     broker_username: str
     broker_password: str
+    ca_certificate: str | None
     topic_prefix: str
 
 
