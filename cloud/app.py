@@ -12,44 +12,68 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from cloud.broker.mosquitto import BrokerHubService
 from cloud.db.engine import make_engine, make_session_factory
 from cloud.deps import provide_caller, provide_db_session, provide_settings
 from cloud.domain.auth.controllers import AuthController
 from cloud.domain.auth.middleware import TokenAuthMiddleware
+from cloud.domain.fleet.controllers import FleetController
 from cloud.domain.hubs.controllers import HubController
 from cloud.domain.hubs.services import HubService
+from cloud.domain.jobs.controllers import JobController
 from cloud.domain.stores.controllers import StoreController
 from cloud.domain.tenants.controllers import TenantController
 from cloud.domain.users.controllers import UserController
 from cloud.errors import EXCEPTION_HANDLERS
 from cloud.settings import Settings
+from cloud.sync.bridge import SyncBridge
 
 
-def create_app(settings: Settings | None = None, *, hub_service: type[HubService] = HubService) -> Litestar:
+def create_app(
+    settings: Settings | None = None, *, hub_service: type[HubService] | None = None, bridge: bool = True
+) -> Litestar:
     """Build the app for ``settings`` (from the environment when None).
 
-    ``hub_service`` is the class the hub routes use; the broker bridge passes a subclass
-    whose :meth:`HubService.broker_credentials_changed` rewrites the broker's files.
+    ``hub_service`` is the class the hub routes use; by default it is
+    :class:`BrokerHubService` (which rewrites the broker's files on every claim and
+    revocation) when the cloud manages Mosquitto's files, else :class:`HubService`.
+    With a broker URL configured and ``bridge`` true, the MQTT bridge runs in this process.
     The database is migrated separately (``smartpos-cloud migrate``).
     """
     settings = settings or Settings.from_env()
+    manages_broker = bool(settings.mosquitto_password_file and settings.mosquitto_acl_file)
+    service_class = hub_service or (BrokerHubService if manages_broker else HubService)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(settings.db_url)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        app.state.bridge = None
+        if bridge and settings.broker_url:
+            app.state.bridge = SyncBridge(settings, app.state.session_factory)
+            await app.state.bridge.start()
         try:
             yield
         finally:
+            if app.state.bridge is not None:
+                await app.state.bridge.stop()
             await engine.dispose()
 
     def provide_hub_service() -> type[HubService]:
-        return hub_service
+        return service_class
 
     auth = DefineMiddleware(TokenAuthMiddleware, exclude=["^/schema"])
     return Litestar(
-        route_handlers=[AuthController, TenantController, StoreController, HubController, UserController],
+        route_handlers=[
+            AuthController,
+            TenantController,
+            StoreController,
+            HubController,
+            UserController,
+            FleetController,
+            JobController,
+        ],
         lifespan=[database],
         state=State({"settings": settings}),
         dependencies={

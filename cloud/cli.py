@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.engine import make_engine, make_session_factory
 from cloud.db.migrate import upgrade
-from cloud.db.models import ROLES
+from cloud.db.models import POS_MODES, ROLES
+from cloud.domain.hubs.services import HubService
+from cloud.domain.stores.schemas import StoreCreate
+from cloud.domain.stores.services import StoreService
 from cloud.domain.tenants.services import TenantService
 from cloud.domain.users.services import UserService
 from cloud.errors import DomainError
@@ -27,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port (default: $SMARTPOS_CLOUD_PORT or 8600)")
     serve.add_argument("--migrate", action="store_true", help="upgrade the database first")
     sub.add_parser("migrate", help="upgrade the database to the newest revision")
+    sub.add_parser(
+        "bridge",
+        help="run only the MQTT bridge (when the API runs elsewhere); needs SMARTPOS_CLOUD_BROKER_URL",
+    )
     tenant = sub.add_parser("create-tenant", help="add a tenant (business); prints its id")
     tenant.add_argument("name")
     user = sub.add_parser("create-user", help="add a user to a tenant; prints its id")
@@ -35,6 +46,21 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--password", required=True)
     user.add_argument("--role", required=True, choices=ROLES)
     user.add_argument("--name", default="")
+    store = sub.add_parser("create-store", help="add a store to a tenant; prints its id")
+    store.add_argument("--tenant", required=True, help="tenant id or exact name")
+    store.add_argument("--name", required=True)
+    store.add_argument("--country", required=True, help="ISO 3166 code, e.g. DE")
+    store.add_argument("--currency", required=True, help="ISO 4217 code, e.g. EUR")
+    store.add_argument("--timezone", required=True, help="IANA zone, e.g. Europe/Berlin")
+    store.add_argument("--locale", required=True, help="e.g. de-DE")
+    store.add_argument("--pos-mode", default="retail", choices=POS_MODES)
+    store.add_argument("--address", default="", help="street and number")
+    store.add_argument("--postal-code", default="")
+    store.add_argument("--city", default="")
+    hub = sub.add_parser("add-hub", help="add a hub to a store; prints its one-time claim code")
+    hub.add_argument("--tenant", required=True, help="tenant id or exact name")
+    hub.add_argument("--store", required=True, type=uuid.UUID, help="store id")
+    hub.add_argument("--name", required=True)
     return parser
 
 
@@ -63,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("database is at the newest revision")
         elif args.command == "serve":
             return _serve(settings, args.host, args.port, args.migrate)
+        elif args.command == "bridge":
+            return asyncio.run(_bridge(settings))
         elif args.command == "create-tenant":
 
             async def create_tenant(session: object) -> str:
@@ -80,10 +108,41 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return str(user.id)
 
             print(asyncio.run(_with_session(settings, create_user)))
+        elif args.command == "create-store":
+            print(asyncio.run(_with_session(settings, lambda session: _create_store(session, args))))
+        elif args.command == "add-hub":
+            print(asyncio.run(_with_session(settings, lambda session: _add_hub(session, settings, args))))
+    except msgspec.ValidationError as exc:
+        print(f"smartpos-cloud: invalid: {exc}", file=sys.stderr)
+        return 1
     except DomainError as exc:
         print(f"smartpos-cloud: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
     return 0
+
+
+async def _create_store(session: AsyncSession, args: argparse.Namespace) -> str:
+    tenant = await TenantService(session).find(args.tenant)
+    data = msgspec.convert(
+        {
+            "name": args.name,
+            "address": {"country": args.country, "line1": args.address, "postal_code": args.postal_code,
+                        "city": args.city},
+            "pos_mode": args.pos_mode,
+            "currency": args.currency,
+            "timezone": args.timezone,
+            "regional": {"locale": args.locale},
+        },
+        StoreCreate,
+    )  # fmt: skip
+    store = await StoreService(session).create(tenant.id, data)
+    return str(store.id)
+
+
+async def _add_hub(session: AsyncSession, settings: Settings, args: argparse.Namespace) -> str:
+    tenant = await TenantService(session).find(args.tenant)
+    issued = await HubService(session, settings).create(tenant.id, args.store, args.name)
+    return issued.code
 
 
 def _fields(settings: Settings) -> dict[str, object]:
@@ -98,4 +157,27 @@ def _serve(settings: Settings, host: str | None, port: int | None, migrate: bool
     if migrate:
         asyncio.run(upgrade(settings.db_url))
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    return 0
+
+
+async def _bridge(settings: Settings) -> int:
+    import signal
+
+    from cloud.sync.bridge import SyncBridge
+
+    if not settings.broker_url:
+        print("smartpos-cloud: bridge needs SMARTPOS_CLOUD_BROKER_URL", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.db_url)
+    bridge = SyncBridge(settings, make_session_factory(engine))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await bridge.start()
+    try:
+        await stop.wait()
+    finally:
+        await bridge.stop()
+        await engine.dispose()
     return 0

@@ -1,25 +1,32 @@
-"""Sync benchmark, hub side: how fast one hub drains a day's backlog into the cloud.
+"""Sync benchmark: fleet-wide ingest into the cloud on PostgreSQL, and one hub's backlog drain.
 
-    python tests/bench/sync.py [--backlog 10000]
+    python tests/bench/sync.py [--hubs 200] [--sales 500] [--backlog 10000] [--pg-url URL]
 
-A real Mosquitto (password and ACL files), a hub process holding ``--backlog`` undelivered
-sale facts (one real sale through the API, its fact copied with fresh seqs and ids, as a day
-offline leaves them), and the cloud's end as a persistent-session MQTT client that stores each
-(hub, seq) once and acknowledges the contiguous seq. The clock starts when the hub connects.
-The last line printed is one JSON object: ``backlog_drain_s``, ``events_per_s``, ``lost``
-(facts the cloud never stored), ``duplicated`` (facts stored twice: the store is keyed by seq,
-so this counts violations of that rule) and ``redelivered`` (repeat deliveries absorbed).
-The fleet-wide ingest figure (200 hubs into PostgreSQL) needs the cloud service and is not
-measured here.
+Everything real: Mosquitto with the password and ACL files the cloud writes, the cloud
+service (``smartpos-cloud serve`` with its MQTT bridge) on a fresh PostgreSQL database, hubs
+claimed through the cloud's API.
+
+1. ``ingest_events_per_s``: ``--hubs`` lightweight hub clients in this process (one MQTT
+   session each, their own credentials and topics) each publish ``--sales`` sale facts
+   (QoS 1, seq 1..N, answering resend requests). The clock runs from the first publish until
+   every hub holds the ack of its last seq; the cloud acks only what it has committed.
+2. ``backlog_drain_s``: a real hub daemon holding ``--backlog`` undelivered sale facts (one
+   real sale through its API, the fact copied with fresh seqs and ids, as a day offline
+   leaves them) connects; the clock runs until its backlog is empty.
+
+``lost`` counts facts the cloud does not hold; ``duplicated`` counts sales stored more than
+once (distinct sale document ids against stored sale facts), over both phases.
+The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -27,76 +34,172 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from hub.escpos_cache import use_persistent_escpos_cache
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
-use_persistent_escpos_cache(None)
-
-from tests.hub.sales.catalog_seed import seed_catalog
-from tests.hub.sales.test_sales_api import add, cash, new_cart, pay
-from tests.hub.sync.cloud_peer import CloudPeer
-from tests.hub.sync.test_cloud_link import HUB, sync_toml
+from protocols.sync.messages import decode_ack
+from protocols.sync.topics import HubTopics
+from tests.bench.backlog import fill_backlog, one_real_sale
+from tests.cloud.bridge_support import envelope, sale
 from tests.support.broker import MosquittoBroker
-from tests.support.procs import HubProcess, wait_for
+from tests.support.cloud_proc import CloudProcess, sync_toml_from_claim
+from tests.support.procs import HubProcess, free_port, wait_for
+
+PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
-def fill_backlog(db_path: Path, total: int) -> int:
-    """Copy the hub's one real sale fact until ``total`` facts wait; returns the last seq."""
-    with sqlite3.connect(db_path) as db:
-        kind, payload = db.execute(
-            "SELECT type, payload FROM outbox WHERE type = 'sale.completed' LIMIT 1"
-        ).fetchone()
-        waiting = db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
-        rows = [
-            (str(uuid.uuid4()), kind, "2026-11-22T12:00:00.000Z", payload) for _ in range(total - waiting)
-        ]
-        db.executemany("INSERT INTO outbox (id, type, occurred_at, payload) VALUES (?, ?, ?, ?)", rows)
-        return int(db.execute("SELECT MAX(seq) FROM outbox").fetchone()[0])
+class LiteHub:
+    """A hub reduced to its MQTT session: publishes its facts, answers resend requests."""
+
+    def __init__(self, claim: dict[str, Any], port: int, sales: int) -> None:
+        tenant, store, hub = claim["topic_prefix"].split("/")[2:5]
+        self.topics = HubTopics(tenant, store, hub)
+        self.facts = [envelope(seq, "sale.completed", sale(seq)) for seq in range(1, sales + 1)]
+        self.acked = 0
+        self.resends = 0
+        self.done = threading.Event()
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=hub,
+                             protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
+        client.username_pw_set(claim["broker_username"], claim["broker_password"])
+        client.max_inflight_messages_set(100)
+        client.on_message = self._ack
+        client.connect("127.0.0.1", port)
+        client.subscribe(self.topics.down_acks, qos=1)
+        client.loop_start()
+        self.client = client
+
+    def send(self, start: int, end: int) -> None:
+        for seq in range(start, end + 1):
+            self.client.publish(self.topics.up_events, self.facts[seq - 1], qos=1)
+
+    def _ack(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        ack = decode_ack(bytes(message.payload))
+        self.acked = max(self.acked, ack.seq)
+        if ack.resend_from is not None:
+            self.resends += 1
+            self.send(ack.resend_from, len(self.facts))
+        if self.acked == len(self.facts):
+            self.done.set()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+async def _database(pg_url: str, name: str, create: bool) -> None:
+    admin = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            if create:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            else:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def _stored(db_url: str) -> tuple[int, int, int]:
+    """(facts stored, sale facts stored, distinct sale documents) in the cloud."""
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            facts = await conn.scalar(text("SELECT COUNT(*) FROM events"))
+            sales = await conn.scalar(text("SELECT COUNT(*) FROM events WHERE type = 'sale.completed'"))
+            distinct = await conn.scalar(
+                text(
+                    "SELECT COUNT(DISTINCT (payload::jsonb)->>'uuid') FROM events WHERE type = 'sale.completed'"
+                )
+            )
+            return int(facts or 0), int(sales or 0), int(distinct or 0)
+    finally:
+        await engine.dispose()
+
+
+def ingest(cloud: CloudProcess, broker: MosquittoBroker, store: str, hubs: int, sales: int) -> dict[str, Any]:
+    claims = [cloud.claim(cloud.new_hub(store, f"bench-{i}")) for i in range(hubs)]
+    clients = [LiteHub(claim, broker.port, sales) for claim in claims]
+    try:
+        started = time.perf_counter()
+        # Interleaved, as 200 stores selling at once would be.
+        step = 50
+        for start in range(1, sales + 1, step):
+            for client in clients:
+                client.send(start, min(start + step - 1, sales))
+        for client in clients:
+            if not client.done.wait(600):
+                raise AssertionError(f"hub {client.topics.hub} acked only {client.acked} of {sales}")
+        elapsed = time.perf_counter() - started
+    finally:
+        for client in clients:
+            client.close()
+    return {"events": hubs * sales, "seconds": elapsed, "resend_requests": sum(c.resends for c in clients)}
+
+
+def drain(work: Path, cloud: CloudProcess, store: str, backlog: int) -> tuple[int, float]:
+    claim = cloud.claim(cloud.new_hub(store, "bench-drain"))
+    online = sync_toml_from_claim(claim, ack_timeout_s=30)
+    # First without a reachable broker: the hub sells offline.
+    (work / "hub").mkdir()
+    hub = HubProcess(
+        work / "hub", [], extra_toml=online.replace(claim["broker_url"], f"mqtt://127.0.0.1:{free_port()}")
+    )
+    hub.start()
+    try:
+        one_real_sale(hub)
+    finally:
+        hub.stop()
+    last_seq = fill_backlog(hub.data_dir / "hub.db", backlog)
+    hub.write_config([], online)
+    started = time.perf_counter()
+    hub.start()
+    try:
+        wait_for(lambda: hub.api("GET", "/api/v1/sync/status", token=hub.admin_token)[1]["backlog"] == 0, 300,
+                 interval=0.05, what="the backlog drained")  # fmt: skip
+        return last_seq, time.perf_counter() - started
+    finally:
+        hub.stop()
 
 
 def main() -> dict[str, Any]:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--hubs", type=int, default=200)
+    parser.add_argument("--sales", type=int, default=500)
     parser.add_argument("--backlog", type=int, default=10_000)
+    parser.add_argument("--pg-url", default=PG_URL)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        broker = MosquittoBroker(work)
-        broker.add_hub(HUB, "secret-a")
-        hub = HubProcess(
-            work, [], extra_toml=sync_toml(broker).replace("ack_timeout_s = 2", "ack_timeout_s = 30")
-        )
-        hub.start()  # the broker is not running yet: the hub sells offline
-        try:
-            ids = seed_catalog(hub)
-            cart = new_cart(hub)
-            add(hub, cart["id"], product_id=ids["SOK1"])
-            assert pay(hub, cart["id"], "bench-sale", cash(250), print_receipt=False)[0] == 201
-        finally:
-            hub.stop()
-        last_seq = fill_backlog(hub.data_dir / "hub.db", args.backlog)
-        broker.start()
-        cloud = CloudPeer(broker.port)
-        try:
-            started = time.perf_counter()
-            hub.start()
-            wait_for(
-                lambda: hub.api("GET", "/api/v1/sync/status", token=hub.admin_token)[1]["backlog"] == 0,
-                300,
-                interval=0.05,
-                what="the backlog drained",
-            )
-            elapsed = time.perf_counter() - started
-            stored = cloud.seqs("hub-a")
-        finally:
-            hub.stop()
-            cloud.close()
-            broker.stop()
+    name = f"smartpos_bench_{uuid.uuid4().hex[:12]}"
+    db_url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_database(args.pg_url, name, create=True))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            broker = MosquittoBroker(work).start()
+            cloud = CloudProcess(work, broker, db_url=db_url)
+            try:
+                cloud.start()
+                store = cloud.new_store()
+                fleet = ingest(cloud, broker, store, args.hubs, args.sales)
+                backlog, drain_s = drain(work, cloud, store, args.backlog)
+                facts, sales, distinct = asyncio.run(_stored(db_url))
+            finally:
+                cloud.stop()
+                broker.stop()
+    finally:
+        asyncio.run(_database(args.pg_url, name, create=False))
+    expected = fleet["events"] + backlog
     return {
-        "backlog": last_seq,
-        "backlog_drain_s": round(elapsed, 2),
-        "events_per_s": round(last_seq / elapsed, 1),
-        "lost": len(set(range(1, last_seq + 1)) - set(stored)),
-        "duplicated": len(stored) - len(set(stored)),
-        "redelivered": cloud.deliveries - len(set(stored)),
+        "hubs": args.hubs,
+        "events": fleet["events"],
+        "ingest_events_per_s": round(fleet["events"] / fleet["seconds"], 1),
+        "ingest_s": round(fleet["seconds"], 2),
+        "resend_requests": fleet["resend_requests"],
+        "backlog": backlog,
+        "backlog_drain_s": round(drain_s, 2),
+        "lost": max(0, expected - facts),
+        "duplicated": sales - distinct,
     }
 
 

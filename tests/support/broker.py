@@ -89,7 +89,13 @@ class MosquittoBroker:
         log = (self.dir / "broker.log").open("ab")
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
         wait_for(self._listening, 10, what=f"mosquitto on port {self.port}")
+        # Where the cloud finds the broker to SIGHUP after it rewrote the files.
+        self.pid_file.write_text(f"{self.proc.pid}\n")
         return self
+
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "mosquitto.pid"
 
     @property
     def ca_file(self) -> Path:

@@ -1,0 +1,1 @@
+"""The MQTT broker as the cloud manages it: accounts and ACLs for every hub."""
