@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.broker.mosquitto import BrokerFilesError, MosquittoFiles
 from cloud.db.engine import make_engine, make_session_factory
 from cloud.db.migrate import upgrade
 from cloud.db.models import POS_MODES, ROLES
@@ -37,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "bridge",
         help="run only the MQTT bridge (when the API runs elsewhere); needs SMARTPOS_CLOUD_BROKER_URL",
+    )
+    sub.add_parser(
+        "broker-files",
+        help="write Mosquitto's password and ACL files from the hubs table now (and reload the broker)",
     )
     tenant = sub.add_parser("create-tenant", help="add a tenant (business); prints its id")
     tenant.add_argument("name")
@@ -91,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings, args.host, args.port, args.migrate)
         elif args.command == "bridge":
             return asyncio.run(_bridge(settings))
+        elif args.command == "broker-files":
+            return _broker_files(settings)
         elif args.command == "create-tenant":
 
             async def create_tenant(session: object) -> str:
@@ -143,6 +150,31 @@ async def _add_hub(session: AsyncSession, settings: Settings, args: argparse.Nam
     tenant = await TenantService(session).find(args.tenant)
     issued = await HubService(session, settings).create(tenant.id, args.store, args.name)
     return issued.code
+
+
+def _broker_files(settings: Settings) -> int:
+    """Write the files before the broker first starts (it refuses to start without them)."""
+    files = MosquittoFiles(settings)
+    if not files.enabled:
+        print("smartpos-cloud: set SMARTPOS_CLOUD_MOSQUITTO_PASSWORD_FILE and _ACL_FILE", file=sys.stderr)
+        return 2
+    if not settings.bridge_password:
+        print(
+            "smartpos-cloud: set SMARTPOS_CLOUD_BRIDGE_PASSWORD (the bridge's broker account)",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def write(session: AsyncSession) -> str:
+        changed = await files.sync(session)
+        return f"{'wrote' if changed else 'unchanged:'} {files.password_file} and {files.acl_file}"
+
+    try:
+        print(asyncio.run(_with_session(settings, write)))
+    except BrokerFilesError as exc:
+        print(f"smartpos-cloud: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _fields(settings: Settings) -> dict[str, object]:

@@ -190,10 +190,6 @@ class SyncBridge:
                 self.client.publish(topics.down_jobs, encode(request))
             self.counters.jobs_sent += len(outgoing)
 
-    def wake_jobs(self) -> None:
-        """A job was queued: look for deliveries now instead of at the next tick."""
-        self._jobs_due.set()
-
     async def _broker_files(self) -> None:
         while True:
             await asyncio.sleep(BROKER_FILES_EVERY_S)

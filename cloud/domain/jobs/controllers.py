@@ -20,7 +20,7 @@ from protocols.sync.messages import JobState
 def _wake_bridge(state: State) -> None:
     bridge = getattr(state, "bridge", None)
     if bridge is not None:
-        bridge.wake_jobs()
+        bridge.jobs_changed()
 
 
 class JobController(Controller):
