@@ -43,15 +43,20 @@ from protocols.sync.topics import HubTopics
 T0 = "2026-11-22T10:00:00+00:00"
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll ``check`` (sync or async) until it returns something truthy."""
+async def eventually(
+    check: Callable[[], Any],
+    timeout: float = 15.0,
+    what: str = "condition",
+    until: Callable[[Any], Any] = bool,
+) -> Any:
+    """Poll ``check`` (sync or async) until ``until`` holds for what it returns; returns that."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
         last = check()
         if asyncio.iscoroutine(last):
             last = await last
-        if last:
+        if until(last):
             return last
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")

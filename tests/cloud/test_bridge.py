@@ -104,9 +104,7 @@ async def test_unreadable_messages_are_dead_lettered_and_ingest_goes_on(
     hub.send(hub.topics.status, b"{}")
     await eventually(lambda: hub.last_ack() == 6, what="ack of 6 past the bad facts")
     assert await bridged.seqs(hub) == [1, 4, 6]
-    letters = await eventually(
-        lambda: _when(bridged.dead_letters(), lambda rows: len(rows) == 5), what="5 dead letters"
-    )
+    letters = await eventually(bridged.dead_letters, what="5 dead letters", until=lambda rows: len(rows) == 5)
     by_seq = {row.seq: row for row in letters}
     assert set(by_seq) == {None, 2, 3, 5}
     assert "unknown type 'coupon.printed'" in by_seq[2].reason
@@ -115,11 +113,6 @@ async def test_unreadable_messages_are_dead_lettered_and_ingest_goes_on(
     assert all(row.hub_id == uuid.UUID(hub.topics.hub) for row in letters)
     shown = await bridged.client.get("/api/v1/dead-letters", headers=bridged.headers)
     assert shown.status_code == 200 and len(shown.json()) == 5
-
-
-async def _when(rows_coro: object, check: object) -> object:
-    rows = await rows_coro  # type: ignore[misc]
-    return rows if check(rows) else None  # type: ignore[operator]
 
 
 async def test_a_late_will_does_not_mark_a_reconnected_hub_offline(bridged: BridgedCloud) -> None:
@@ -179,7 +172,7 @@ async def test_reported_state_fills_the_fleet_view(bridged: BridgedCloud, hub: W
     }
     # A device kind the cloud does not know is refused whole: nothing changes.
     hub.state([DeviceState(id="x", kind="toaster", status="online")], config_version=8)
-    await eventually(lambda: _when(bridged.dead_letters(), bool), what="dead letter")
+    await eventually(bridged.dead_letters, what="dead letter")
     assert (await bridged.fleet())["hubs"][0]["applied_config_version"] == 7
 
 
