@@ -14,12 +14,13 @@ import signal
 import time
 import uuid
 
+import msgspec
 from aiohttp import web
 
 from hub import __version__
 from hub.api.app import build_app
 from hub.api.context import HubServices
-from hub.config import HubConfig
+from hub.config import HubConfig, SyncSection
 from hub.db.database import Database
 from hub.devices.email_relay import EmailRelay
 from hub.devices.manager import DeviceManager
@@ -47,6 +48,7 @@ from hub.mdns import HubAnnouncer
 from hub.sdnotify import SystemdNotifier
 from hub.sync.jobs import RemoteJobs
 from hub.sync.service import SyncService
+from hub.sync.supervisor import ServiceFactory, SyncSupervisor
 from protocols.sync.messages import DeviceState, ReportedState
 
 log = logging.getLogger("hub")
@@ -93,7 +95,7 @@ class Hub:
         prune_task: asyncio.Task[None] | None = None
         relay: EmailRelay | None = None
         auto_close_task: asyncio.Task[None] | None = None
-        sync: SyncService | None = None
+        sync: SyncSupervisor | None = None
         try:
             events = EventLog(db, retention=config.storage.event_retention)
             auth = AuthService(db, code_ttl_s=config.api.pairing_code_ttl_s)
@@ -149,15 +151,11 @@ class Hub:
                 started_at=now_iso(),
                 started_monotonic=started,
             )
-            if config.sync.enabled:
-                devices_now = manager
-                remote = RemoteJobs(db, manager, services.day_close, config, hub_id)
-                await remote.recover()
-                sync = SyncService(
-                    config.sync, db, state=lambda: self._reported_state(devices_now, db), jobs=remote
-                )
-                await sync.start()
-            services.sync = sync
+            sync = SyncSupervisor(
+                config, db, self._sync_factory(db, manager, services), on_change=services.set_sync
+            )
+            await sync.start()
+            services.sync_supervisor = sync
             runner = web.AppRunner(build_app(services), access_log=None, handle_signals=False)
             await runner.setup()
             site = web.TCPSite(runner, config.api.host, config.api.port, shutdown_timeout=5.0)
@@ -208,6 +206,18 @@ class Hub:
             await self.notifier.stop_watchdog()
             await db.close()
             log.info("stopped")
+
+    def _sync_factory(self, db: Database, manager: DeviceManager, services: HubServices) -> ServiceFactory:
+        """Builds the cloud link for a ``[sync]`` section: at start, and again after a claim."""
+
+        async def build(section: SyncSection) -> SyncService:
+            config = msgspec.structs.replace(self.config, sync=section)
+            remote = RemoteJobs(db, manager, services.day_close, config, services.hub_id)
+            # A job cut short by the previous link (restart or reload) is failed, never rerun.
+            await remote.recover()
+            return SyncService(section, db, state=lambda: self._reported_state(manager, db), jobs=remote)
+
+        return build
 
     @staticmethod
     async def _reported_state(manager: DeviceManager, db: Database) -> ReportedState:

@@ -203,8 +203,9 @@ def _check_devices(config: HubConfig) -> None:
         seen.add(device.id)
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> HubConfig:
-    """Read and validate the TOML file at ``path``."""
+def load_config(path: Path, env: Mapping[str, str] | None = None, *, link: bool = True) -> HubConfig:
+    """Read and validate the TOML file at ``path``, then lay ``<data_dir>/cloud-link.toml`` over
+    its ``[sync]`` section (see :mod:`hub.cloud_link`) unless ``link`` is False."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -215,4 +216,9 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> HubConfig:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, env)
+    config = parse_config(data, env)
+    if not link:
+        return config
+    from hub.cloud_link import apply_link  # it builds on this module
+
+    return apply_link(config)

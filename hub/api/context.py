@@ -28,6 +28,7 @@ from hub.domain.staff.service import StaffService, StaffSession
 from hub.domain.staff.terminals import TerminalService
 from hub.domain.targets import SalesTargets
 from hub.sync.service import SyncService
+from hub.sync.supervisor import SyncSupervisor
 
 
 @dataclass
@@ -55,7 +56,12 @@ class HubServices:
     hub_id: str
     started_at: str
     started_monotonic: float
-    sync: SyncService | None = None
+    sync: SyncService | None = None  # the running link, kept current by sync_supervisor
+    sync_supervisor: SyncSupervisor | None = None
+
+    def set_sync(self, service: SyncService | None) -> None:
+        """The supervisor started (or stopped) a cloud link."""
+        self.sync = service
 
 
 @dataclass

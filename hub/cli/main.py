@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from hub import __version__
+from hub.cli.claim import add_claim_arguments, run_claim
 from hub.cli.client import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, HubClient
 from hub.cli.output import device_state, print_json, table
 from hub.config import DEFAULT_CONFIG_PATH, ConfigError, HubConfig, load_config, parse_config
@@ -34,11 +35,11 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace], int]
 
 
-def _config(args: argparse.Namespace, *, required: bool) -> HubConfig:
+def _config(args: argparse.Namespace, *, required: bool, link: bool = True) -> HubConfig:
     path = Path(args.config or os.environ.get("SMARTPOS_CONFIG") or DEFAULT_CONFIG_PATH)
     if not required and not path.exists() and not args.config:
         return parse_config({})  # CLI on a box configured by environment only
-    return load_config(path)
+    return load_config(path, link=link)
 
 
 def _client(args: argparse.Namespace) -> HubClient:
@@ -110,6 +111,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_FAILED if bad else EXIT_OK
 
 
+def cmd_claim(args: argparse.Namespace) -> int:
+    """Link the hub to the cloud; a broken link file must not stop a --force re-claim."""
+    return run_claim(args, _config(args, required=False, link=False))
+
+
 def cmd_sync_status(args: argparse.Namespace) -> int:
     """The cloud link: exit 1 when it is enabled but not connected."""
     status = _client(args).request("GET", "/api/v1/sync/status")
@@ -120,6 +126,10 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
             "connected" if status["connected"] else ("DISCONNECTED" if status["enabled"] else "not claimed")
         )
         print(f"Cloud link   {state}  {status['broker']}")
+        if status.get("hub_id"):
+            print(
+                f"Cloud hub    {status.get('hub_name') or '-'} ({status['hub_id']}), store {status['store']}"
+            )
         print(f"Hub topics   {status['hub'] or '-'}  (session {status['session']})")
         print(f"Backlog      {status['backlog']} fact(s) waiting for the cloud")
         print(f"Last ack     seq {status['last_ack']} at {status['last_ack_at'] or '-'}")
@@ -359,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="FILE", help="CSV file to write ('-' for stdout)")
     export.add_argument("--from", dest="since", metavar="TIME", help="ISO time with zone, or a date")
     export.add_argument("--to", dest="until", metavar="TIME", help="ISO time with zone, or a date")
+    add_claim_arguments(add("claim", cmd_claim, "link this hub to its store in the cloud with a claim code"))
     sync = add("sync", cmd_sync_status, "the cloud link (MQTT)")
     sync_sub = sync.add_subparsers(dest="sync_command", required=True, metavar="ACTION")
     sync_sub.add_parser(
