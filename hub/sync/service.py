@@ -52,6 +52,13 @@ class SyncStatus(msgspec.Struct, kw_only=True):
     last_ack_at: str | None
     applied_config_version: int
     last_error: str | None
+    # Who the hub is in the cloud; the last three come from the claim (cloud-link.toml).
+    tenant: str = ""
+    store: str = ""
+    hub_id: str = ""
+    hub_name: str = ""
+    cloud: str = ""
+    claimed_at: str | None = None
 
 
 class SyncService:
@@ -85,6 +92,7 @@ class SyncService:
         self._sent_upto = 0
         self._progress_at = time.monotonic()
         self._ack_dirty = asyncio.Event()
+        self._reported_backlog = 0  # the backlog in the last reported state
 
     def wake(self) -> None:
         """A new fact was committed: publish without waiting for the next poll."""
@@ -107,6 +115,7 @@ class SyncService:
             broker=self.config.broker, hub=self.topics.prefix, session=self.session,
             backlog=await outbox.backlog(self.db), last_ack=self.last_ack or await outbox.last_delivered(self.db),
             last_ack_at=self.last_ack_at, applied_config_version=self.applied_config_version, last_error=self.last_error,
+            tenant=self.config.tenant, store=self.config.store, hub_id=self.config.hub_id,
         )  # fmt: skip
 
     async def _next_session(self) -> int:
@@ -194,6 +203,7 @@ class SyncService:
         if self._link is None or self._state is None:
             return
         state = await self._state()
+        self._reported_backlog = state.backlog
         self._link.publish(self.topics.up_state, encode(state), retain=True)
 
     async def _report_state(self) -> None:
@@ -260,4 +270,8 @@ class SyncService:
             await self._ack_dirty.wait()
             self._ack_dirty.clear()
             await outbox.mark_delivered(self.db, self.last_ack)
+            if self._reported_backlog and not await outbox.backlog(self.db):
+                # Drained: say so now rather than at the next periodic report, so the fleet
+                # view does not show a backlog for half a minute after it is gone.
+                await self.publish_state()
             await asyncio.sleep(ACK_FLUSH_S)

@@ -32,9 +32,6 @@ class Stack:
         assert status == 200, view
         return next(h for h in view["hubs"] if h["id"] == self.hub_id)
 
-    def ingested(self) -> int:
-        return int(self.fleet_hub()["ingested_seq"])
-
     def cloud_count(self, kind: str) -> int:
         with sqlite3.connect(self.cloud.dir / "cloud.db") as db:
             return int(db.execute("SELECT COUNT(*) FROM events WHERE type = ?", (kind,)).fetchone()[0])
@@ -45,9 +42,6 @@ class Stack:
                 "SELECT COUNT(DISTINCT json_extract(payload, '$.uuid')) FROM events WHERE type = 'sale.completed'"
             ).fetchone()
             return int(row[0])
-
-    def hub_outbox_last(self) -> int:
-        return int(self.hub.api("GET", "/api/v1/sync/status", token=self.hub.admin_token)[1]["last_ack"])
 
     def close(self) -> None:
         self.hub.stop()
