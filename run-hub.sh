@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# SmartPOS quick start: set up on a fresh Debian machine, then run the hub with a simulated
-# ESC/POS receipt printer. Ctrl-C stops both.
+# SmartPOS quick start: set up on a fresh Debian machine, then run the cloud (SQLite), a local
+# Mosquitto, and the hub claimed from that cloud with a simulated ESC/POS receipt printer.
+# Ctrl-C stops them all.
 #
 #   ./run-hub.sh               set up (if needed) and run
 #   ./run-hub.sh --setup-only  only install what is missing (used by ./run-tests.sh)
 #
-# Ports: HUB_PORT (default 8420) for the hub's API, PRINTER_PORT (9100) and PRINTER_CONTROL_PORT
-# (9101) for the simulator. Everything listens on 127.0.0.1 only.
+# Ports: HUB_PORT (default 8420) for the hub's API, CLOUD_PORT (8600) for the cloud, BROKER_PORT
+# (1884) for Mosquitto, PRINTER_PORT (9100) and PRINTER_CONTROL_PORT (9101) for the simulator.
+# Everything listens on 127.0.0.1 only. State lives in .demo/ (delete it to start afresh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -49,13 +51,93 @@ setup() {
 setup
 [ "${1:-}" = "--setup-only" ] && exit 0
 
+# The demo runs its own Mosquitto beside the cloud (the machine's may already hold 1883).
+apt_install mosquitto
+
 HUB_PORT=${HUB_PORT:-8420}
 PRINTER_PORT=${PRINTER_PORT:-9100}
 PRINTER_CONTROL_PORT=${PRINTER_CONTROL_PORT:-9101}
+BROKER_PORT=${BROKER_PORT:-1884}
+CLOUD_PORT=${CLOUD_PORT:-8600}
 DEMO=.demo
-mkdir -p "$DEMO"
+ABS="$PWD/$DEMO"
+mkdir -p "$DEMO/broker" "$DEMO/cloud" "$DEMO/data"
+chmod 700 "$DEMO/broker" "$DEMO/cloud" "$DEMO/data"
+
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+secret() { .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(18))'; }
+[ -s "$DEMO/cloud/bridge.secret" ] || (umask 077; secret > "$DEMO/cloud/bridge.secret")
+
+# --- the cloud's settings: SQLite, the local broker, and the broker files it manages -----------
+export SMARTPOS_CLOUD_DB_URL="sqlite+aiosqlite:///$ABS/cloud/cloud.db"
+export SMARTPOS_CLOUD_HOST=127.0.0.1
+export SMARTPOS_CLOUD_PORT="$CLOUD_PORT"
+export SMARTPOS_CLOUD_BROKER_URL="mqtt://127.0.0.1:$BROKER_PORT"
+SMARTPOS_CLOUD_BRIDGE_PASSWORD="$(cat "$DEMO/cloud/bridge.secret")"
+export SMARTPOS_CLOUD_BRIDGE_PASSWORD
+export SMARTPOS_CLOUD_MOSQUITTO_PASSWORD_FILE="$ABS/broker/passwd"
+export SMARTPOS_CLOUD_MOSQUITTO_ACL_FILE="$ABS/broker/acl"
+CLOUD=.venv/bin/smartpos-cloud
+
+if [ ! -s "$DEMO/cloud/login.txt" ]; then
+  echo ">> first run: creating the demo business, its owner and its store in the cloud"
+  rm -f "$DEMO/cloud/cloud.db" "$DEMO/cloud/store.id" "$DEMO/data/cloud-link.toml"
+  $CLOUD migrate >/dev/null
+  $CLOUD create-tenant "Demo Business" >/dev/null
+  OWNER_PASSWORD="$(secret)"
+  $CLOUD create-user --tenant "Demo Business" --email owner@demo.example --password "$OWNER_PASSWORD" \
+    --role owner --name "Demo Owner" >/dev/null
+  $CLOUD create-store --tenant "Demo Business" --name "Demo store" --country BA --currency BAM \
+    --timezone Europe/Sarajevo --locale bs-BA --pos-mode retail --address "Ferhadija 1" \
+    --postal-code 71000 --city Sarajevo > "$DEMO/cloud/store.id"
+  (umask 077; printf 'email: owner@demo.example\npassword: %s\n' "$OWNER_PASSWORD" > "$DEMO/cloud/login.txt")
+fi
+$CLOUD migrate >/dev/null
+# Mosquitto will not start without its password and ACL files (there is no broker to reload yet).
+$CLOUD broker-files >/dev/null 2>&1 || $CLOUD broker-files
+
+# --- the broker ------------------------------------------------------------------------------
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+{
+  echo "listener $BROKER_PORT 127.0.0.1"
+  echo "allow_anonymous false"
+  echo "password_file $ABS/broker/passwd"
+  echo "acl_file $ABS/broker/acl"
+  echo "persistence true"
+  echo "persistence_location $ABS/broker/"
+  echo "max_queued_messages 100000"
+  # As root Mosquitto would drop to the "mosquitto" user, who cannot read .demo.
+  [ "$(id -u)" -eq 0 ] && echo "user root"
+} > "$DEMO/broker/mosquitto.conf"
+"$MOSQUITTO" -c "$DEMO/broker/mosquitto.conf" > "$DEMO/broker/mosquitto.log" 2>&1 &
+PIDS+=($!)
+echo "$!" > "$DEMO/broker/mosquitto.pid"
+# The cloud signals the broker (SIGHUP) after each claim or revocation to reload its files.
+export SMARTPOS_CLOUD_MOSQUITTO_PID_FILE="$ABS/broker/mosquitto.pid"
+
+# --- the cloud -----------------------------------------------------------------------------
+$CLOUD serve > "$DEMO/cloud/cloud.log" 2>&1 &
+PIDS+=($!)
+.venv/bin/python - "$CLOUD_PORT" <<'PY' || { echo "the cloud did not start; see .demo/cloud/cloud.log" >&2; exit 1; }
+import sys, time, urllib.request, urllib.error
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/v1/auth/me", timeout=1)
+    except urllib.error.HTTPError:
+        sys.exit(0)  # answering (401): up
+    except OSError:
+        time.sleep(0.2)
+sys.exit(1)
+PY
+
+# --- the hub -------------------------------------------------------------------------------
 cat > "$DEMO/hub.toml" <<TOML
-# Demo hub written by run-hub.sh: embedded SQLite, one simulated receipt printer.
+# Demo hub written by run-hub.sh: embedded SQLite, one simulated receipt printer, claimed from the
+# demo cloud (the claim writes data/cloud-link.toml, which fills the [sync] section).
 [hub]
 name = "demo-hub"
 language = "bs"
@@ -65,7 +147,7 @@ host = "127.0.0.1"
 port = $HUB_PORT
 
 [storage]
-data_dir = "$PWD/$DEMO/data"
+data_dir = "$ABS/data"
 
 [mdns]
 # Off in the demo so nothing is multicast onto the machine's network.
@@ -82,16 +164,27 @@ name = "Simulated receipt printer"
 url = "tcp://127.0.0.1:$PRINTER_PORT"
 TOML
 
+if [ ! -s "$DEMO/data/cloud-link.toml" ]; then
+  echo ">> claiming the hub from the demo cloud"
+  CODE=$($CLOUD add-hub --tenant "Demo Business" --store "$(cat "$DEMO/cloud/store.id")" --name demo-hub)
+  .venv/bin/smartpos-hub --config "$DEMO/hub.toml" claim "$CODE" --cloud "http://127.0.0.1:$CLOUD_PORT"
+fi
+
 .venv/bin/smartpos-sim printer --port "$PRINTER_PORT" --control-port "$PRINTER_CONTROL_PORT" \
   --output "$DEMO/paper.txt" 2> "$DEMO/printer.log" &
-SIM_PID=$!
-trap 'kill $SIM_PID 2>/dev/null || true' EXIT
+PIDS+=($!)
 
 cat <<EOF_MSG
+>> cloud: fleet view at http://127.0.0.1:$CLOUD_PORT/fleet  (API docs: /schema)
+   sign in with the owner in $DEMO/cloud/login.txt
+>> broker: Mosquitto on 127.0.0.1:$BROKER_PORT (files the cloud writes: $DEMO/broker/)
 >> simulated printer on 127.0.0.1:$PRINTER_PORT (faults: nc 127.0.0.1 $PRINTER_CONTROL_PORT, then e.g. "paper_out on")
 >> what it prints goes to $DEMO/paper.txt
 >> in another terminal:
      .venv/bin/smartpos-hub --config $DEMO/hub.toml print-test receipt
+     .venv/bin/smartpos-hub --config $DEMO/hub.toml sync status
      cat $DEMO/paper.txt
 EOF_MSG
-.venv/bin/smartpos-hub serve --config "$DEMO/hub.toml"
+.venv/bin/smartpos-hub serve --config "$DEMO/hub.toml" &
+PIDS+=($!)
+wait "${PIDS[-1]}"
