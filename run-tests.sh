@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 # systemd: systemd-analyze verifies our unit; iproute2: ip netns isolates the mDNS test;
 # the linter for shell scripts (install.sh and these quick-start scripts); mosquitto: the
 # sync tests start their own broker with generated password and ACL files (openssl makes
-# the TLS test's CA).
-SMARTPOS_EXTRA_APT="systemd iproute2 shellcheck mosquitto openssl ${SMARTPOS_EXTRA_APT:-}" ./run-hub.sh --setup-only
+# the TLS test's CA); chromium: the fleet page's browser test drives Debian's Chromium through
+# Playwright (which never downloads a browser of its own).
+SMARTPOS_EXTRA_APT="systemd iproute2 shellcheck mosquitto openssl chromium ${SMARTPOS_EXTRA_APT:-}" ./run-hub.sh --setup-only
 exec .venv/bin/python -m pytest "$@"

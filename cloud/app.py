@@ -27,6 +27,7 @@ from cloud.domain.users.controllers import UserController
 from cloud.errors import EXCEPTION_HANDLERS
 from cloud.settings import Settings
 from cloud.sync.bridge import SyncBridge
+from cloud.web.controllers import FleetPageController
 
 
 def create_app(
@@ -73,6 +74,7 @@ def create_app(
             UserController,
             FleetController,
             JobController,
+            FleetPageController,
         ],
         lifespan=[database],
         state=State({"settings": settings}),
