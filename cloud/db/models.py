@@ -254,3 +254,7 @@ class RemoteJob(Base):
     sent_session: Mapped[int | None] = mapped_column(Integer, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# The other table modules register on the same metadata (migrations and create_all see them).
+from cloud.db import models_config, models_integrations, models_reports  # noqa: E402, F401

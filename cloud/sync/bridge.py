@@ -30,6 +30,7 @@ from cloud.settings import Settings
 from cloud.sync.fleet import UnusableReport, apply_state, apply_status
 from cloud.sync.ingest import BatchOutcome, EventIngest, HubDirectory, HubIdentity, dead_letter
 from cloud.sync.mqtt import BridgeClient
+from cloud.sync.projections import default_projectors
 from protocols.sync import HubTopics, SyncDecodeError, TopicError, parse_topic
 from protocols.sync.messages import decode_job_update, decode_state, decode_status, encode
 
@@ -59,7 +60,7 @@ class SyncBridge:
         self.settings = settings
         self._sessions = sessions
         self._hubs = HubDirectory()
-        self._ingest = EventIngest(sessions, self._hubs)
+        self._ingest = EventIngest(sessions, self._hubs, projectors=default_projectors())
         self._files = MosquittoFiles(settings)
         self.client = BridgeClient(
             settings.broker_url,

@@ -31,12 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.base import utcnow
 from cloud.db.models import DeadLetter, Event, Hub
+from cloud.sync.projections import Projector, StoredEvent
 from cloud.sync.sequencer import HubSequence
 from protocols.sync import HubTopics, SyncDecodeError
 from protocols.sync.messages import Ack, decode_envelope, decode_payload
 
 log = logging.getLogger(__name__)
 HUB_CACHE_S = 30.0
+_STORED = ("id", "tenant_id", "store_id", "hub_id", "seq", "type", "schema_version", "occurred_at", "payload")
 
 
 class _SeqOnly(msgspec.Struct):
@@ -144,9 +146,11 @@ class EventIngest:
         hubs: HubDirectory,
         *,
         clock: Callable[[], float] = time.monotonic,
+        projectors: Sequence[Projector] = (),
     ) -> None:
         self._sessions = sessions
         self._hubs = hubs
+        self._projectors = list(projectors)
         self._clock = clock
         self._sequences: dict[uuid.UUID, HubSequence] = {}
 
@@ -232,7 +236,16 @@ class EventIngest:
         if events:
             # A fact stored by an earlier delivery (a crash between commit and ack) is skipped
             # by the unique keys rather than failing the whole batch.
-            await session.execute(dialect.insert(Event).on_conflict_do_nothing(), events)
+            statement = dialect.insert(Event).on_conflict_do_nothing()
+            if self._projectors:
+                # Only rows this batch really inserted are projected: a redelivered fact that
+                # is already stored comes back without its id.
+                inserted = set((await session.scalars(statement.returning(Event.id), events)).all())
+                fresh = [StoredEvent(**{k: e[k] for k in _STORED}) for e in events if e["id"] in inserted]
+                for projector in self._projectors:
+                    await projector(session, fresh)
+            else:
+                await session.execute(statement, events)
         if letters:
             await session.execute(dialect.insert(DeadLetter), letters)
         for hub_id, (_, sequence) in pending.items():

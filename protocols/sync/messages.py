@@ -62,6 +62,9 @@ class ReportedState(_Msg, kw_only=True):
     devices: list[DeviceState]
     backlog: int
     at: str
+    # The last config the hub refused (it keeps running on ``config_version``) and why.
+    rejected_config_version: int = 0
+    config_error: str = ""
 
 
 JobKind = Literal["test_print", "open_drawer", "x_report", "restart_device", "diagnostics", "resync"]
@@ -86,7 +89,12 @@ class JobUpdate(_Msg, kw_only=True):
 
 
 class DesiredConfig(_Msg, kw_only=True):
-    """The retained desired configuration: a version and its sections (or where to fetch them)."""
+    """The retained desired configuration: a version and its sections (or where to fetch them).
+
+    ``fetch_url`` is where the hub GETs the :class:`protocols.sync.config.ConfigDelta` (adding
+    ``?since=<applied version>``), with its broker username and password as HTTP Basic
+    credentials; a path starting with ``/`` is relative to the cloud URL the hub was claimed from.
+    """
 
     version: int
     sections: dict[str, Any] = {}

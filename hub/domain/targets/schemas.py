@@ -9,78 +9,41 @@ is acceptable.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
-TargetType = Literal[
-    "TOTAL_SALES_AMOUNT",
-    "AVG_SALES_AMOUNT",
-    "TOTAL_CUSTOMERS_QTY",
-    "PRODUCT_SALES_QTY",
-    "DISCOUNT_SALES_QTY",
+from protocols.sync.pos_entities import (
+    AMOUNT_TYPES,
+    MAX_DAYS,
+    DayAmount,
+    DayTargetIn,
+    Id,
+    IdList,
+    MultiplierText,
+    SalesTargetIn,
+    TargetData,
+    TargetScope,
+    TargetType,
+)
+
+__all__ = [
+    "AMOUNT_TYPES",
+    "MAX_DAYS",
+    "DayAmount",
+    "DayTargetIn",
+    "Id",
+    "IdList",
+    "MultiplierText",
+    "SalesTargetIn",
+    "TargetData",
+    "TargetScope",
+    "TargetType",
 ]
-AMOUNT_TYPES: frozenset[str] = frozenset({"TOTAL_SALES_AMOUNT", "AVG_SALES_AMOUNT"})
-"""Types whose target and achieved values are amounts in minor units (the rest are quantities)."""
-
-Id = Annotated[int, msgspec.Meta(ge=1)]
-IdList = Annotated[list[Id], msgspec.Meta(max_length=1000)]
-MultiplierText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,6}(\.[0-9]{1,4})?$")]
-"""A calculation multiplier as a decimal string ("1", "1.5"); it must be greater than 0."""
-
-DayAmount = int | str
-"""A daily goal or achieved value: minor units (amount types) or a quantity string."""
-
-MAX_DAYS = 3700
 
 
 class _In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
-
-
-class TargetScope(_In, kw_only=True):
-    """Which sale lines count: ``plu`` product ids, ``dpt`` category ids, ``grp`` parent
-    category (group) ids. A line counts when any list names it; all lists empty: every line."""
-
-    plu: IdList = []
-    dpt: IdList = []
-    grp: IdList = []
-
-    def is_empty(self) -> bool:
-        return not (self.plu or self.dpt or self.grp)
-
-
-class TargetData(_In, kw_only=True):
-    """The type-specific part of a target (seed 001 ``data``)."""
-
-    target: TargetScope | None = None
-    campaign: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    discount_id: Id | None = None
-    multiplier: MultiplierText = "1"
-
-
-class DayTargetIn(_In, kw_only=True):
-    """The goal for one day of the target's period."""
-
-    target_date: date
-    target_amount: DayAmount
-
-
-class SalesTargetIn(_In, kw_only=True):
-    """A new target, or the full replacement of one (``PUT``).
-
-    ``location_id`` defaults to this hub's store id and must equal it. ``days``, when given,
-    replaces the daily goals; on ``PUT`` leaving it out keeps them (they must still fit).
-    """
-
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    location_id: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-    start_date: date
-    end_date: date | None = None
-    type: TargetType
-    data: TargetData = msgspec.field(default_factory=TargetData)
-    days: Annotated[list[DayTargetIn], msgspec.Meta(max_length=MAX_DAYS)] | None = None
 
 
 class DaysIn(_In, kw_only=True):

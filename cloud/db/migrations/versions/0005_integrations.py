@@ -1,0 +1,23 @@
+"""outgoing webhooks, delivery log, API keys
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-29 22:10:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+
+
+def downgrade() -> None:
+    """Revert this revision."""

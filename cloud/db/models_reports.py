@@ -1,0 +1,3 @@
+"""Cloud tables: report projections of ingested facts."""
+
+from __future__ import annotations
