@@ -12,7 +12,7 @@ import pytest
 
 from tests.cloud.stack_support import Stack
 from tests.hub.sales.catalog_seed import seed_catalog
-from tests.hub.staff.staff_support import Staff, hire
+from tests.hub.staff.staff_support import Staff, hire, without_shift_clock
 from tests.support.procs import wait_for
 
 
@@ -22,6 +22,7 @@ def test_a_claimed_hub_reports_sales_shifts_and_devices_through_a_broker_restart
     device = wait_for(lambda: stack.fleet_hub()["devices"], 20, what="the hub's devices")[0]
     assert (device["device_id"], device["kind"], device["status"]) == ("receipt", "printer", "online")
     ids = seed_catalog(hub)
+    without_shift_clock(hub)
     hire(hub)
     owner = Staff(hub, 1, "1111")
     owner.open_shift()

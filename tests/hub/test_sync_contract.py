@@ -10,7 +10,7 @@ import msgspec
 
 from protocols.sync.messages import EventEnvelope, decode_envelope, decode_payload
 from tests.hub.sales.catalog_seed import seed_catalog
-from tests.hub.staff.staff_support import Staff, hire
+from tests.hub.staff.staff_support import Staff, hire, without_shift_clock
 from tests.support.procs import HubProcess
 
 
@@ -18,9 +18,7 @@ def test_every_outbox_fact_decodes_with_the_contract(tmp_path: Path) -> None:
     hub = HubProcess(tmp_path, []).start()
     try:
         ids = seed_catalog(hub)
-        settings = hub.api("GET", "/api/v1/settings")[1]["settings"]
-        quiet = {**settings, "late_threshold_min": 1440, "early_threshold_min": 1440}
-        assert hub.api("PUT", "/api/v1/settings", quiet, token=hub.admin_token)[0] == 200
+        without_shift_clock(hub)
         hire(hub)
         lejla = Staff(hub, 3, "3333")
         shift = lejla.open_shift(5000)

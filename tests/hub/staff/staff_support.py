@@ -14,6 +14,15 @@ EMPLOYEES: list[dict[str, Any]] = [
 ]
 
 
+def without_shift_clock(hub: HubProcess) -> None:
+    """Never late, never early: keeps tests that open shifts independent of the time of day
+    (late and early arrival have their own tests on a controlled clock)."""
+    settings = hub.api("GET", "/api/v1/settings")[1]["settings"]
+    quiet = {**settings, "late_threshold_min": 1440, "early_threshold_min": 1440}
+    status, body = hub.api("PUT", "/api/v1/settings", quiet, token=hub.admin_token)
+    assert status == 200, body
+
+
 def hire(hub: HubProcess) -> dict[int, int]:
     """Create the employees; returns their ids by cashier number."""
     ids: dict[int, int] = {}
