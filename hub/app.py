@@ -20,7 +20,8 @@ from aiohttp import web
 from hub import __version__
 from hub.api.app import build_app
 from hub.api.context import HubServices
-from hub.config import HubConfig, SyncSection
+from hub.cloud_link import read_link
+from hub.config import ConfigError, HubConfig, SyncSection
 from hub.db.database import Database
 from hub.devices.email_relay import EmailRelay
 from hub.devices.manager import DeviceManager
@@ -30,6 +31,7 @@ from hub.domain.auth import AuthService
 from hub.domain.catalog.csv_service import CsvService
 from hub.domain.catalog.service import CatalogService
 from hub.domain.clock import now_iso
+from hub.domain.cloud_config import CloudConfig, read_state
 from hub.domain.email_outbox import EmailOutbox
 from hub.domain.events import EventLog
 from hub.domain.infocodes.service import Infocodes
@@ -46,6 +48,7 @@ from hub.domain.store_settings import StoreSettingsService
 from hub.domain.targets import SalesTargets
 from hub.mdns import HubAnnouncer
 from hub.sdnotify import SystemdNotifier
+from hub.sync.config_fetch import ConfigFetcher
 from hub.sync.jobs import RemoteJobs
 from hub.sync.service import SyncService
 from hub.sync.supervisor import ServiceFactory, SyncSupervisor
@@ -151,8 +154,23 @@ class Hub:
                 started_at=now_iso(),
                 started_monotonic=started,
             )
+            # The cloud's config lands in the tables these services cache: they forget on apply.
+            cloud_config = CloudConfig(
+                db,
+                invalidate=[
+                    catalog.adapter.invalidate,
+                    settings.invalidate,
+                    sales.checkout.tenders.invalidate,
+                    staff.invalidate,
+                    infocodes.invalidate,
+                ],
+                events=events,
+            )
             sync = SyncSupervisor(
-                config, db, self._sync_factory(db, manager, services), on_change=services.set_sync
+                config,
+                db,
+                self._sync_factory(db, manager, services, cloud_config),
+                on_change=services.set_sync,
             )
             await sync.start()
             services.sync_supervisor = sync
@@ -207,7 +225,9 @@ class Hub:
             await db.close()
             log.info("stopped")
 
-    def _sync_factory(self, db: Database, manager: DeviceManager, services: HubServices) -> ServiceFactory:
+    def _sync_factory(
+        self, db: Database, manager: DeviceManager, services: HubServices, cloud_config: CloudConfig
+    ) -> ServiceFactory:
         """Builds the cloud link for a ``[sync]`` section: at start, and again after a claim."""
 
         async def build(section: SyncSection) -> SyncService:
@@ -215,7 +235,18 @@ class Hub:
             remote = RemoteJobs(db, manager, services.day_close, config, services.hub_id)
             # A job cut short by the previous link (restart or reload) is failed, never rerun.
             await remote.recover()
-            return SyncService(section, db, state=lambda: self._reported_state(manager, db), jobs=remote)
+            try:
+                link = await asyncio.to_thread(read_link, config.data_dir)
+            except ConfigError:
+                link = None  # the supervisor has logged it; a relative fetch URL then fails
+            fetcher = ConfigFetcher(cloud_config, section, cloud_url=link.link.cloud if link else "")
+            return SyncService(
+                section,
+                db,
+                state=lambda: self._reported_state(manager, db),
+                jobs=remote,
+                config_fetcher=fetcher,
+            )
 
         return build
 
@@ -231,8 +262,10 @@ class Hub:
             )
             for v in await manager.views()
         ]
-        return ReportedState(config_version=0, software_version=__version__, devices=devices,
-                             backlog=await outbox.backlog(db), at=now_iso())  # fmt: skip
+        config = await read_state(db)
+        return ReportedState(config_version=config.applied_version, software_version=__version__, devices=devices,
+                             backlog=await outbox.backlog(db), at=now_iso(),
+                             rejected_config_version=config.rejected_version, config_error=config.error)  # fmt: skip
 
     def _sale_devices(self) -> Devices:
         """The printers a receipt can go to, and those with a cash drawer on their kick port."""

@@ -12,6 +12,7 @@ from hub.api.events_ws import events_websocket
 from hub.api.openapi import build_openapi
 from hub.api.routes_audit import router as audit_router
 from hub.api.routes_catalog import router as catalog_router
+from hub.api.routes_config import router as config_router
 from hub.api.routes_customers import router as customers_router
 from hub.api.routes_email import router as email_router
 from hub.api.routes_infocodes import router as infocodes_router
@@ -69,6 +70,7 @@ ROUTERS: list[Router] = [
     infocodes_router,
     sync_router,
     targets_router,
+    config_router,
 ]
 
 

@@ -134,6 +134,10 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
         print(f"Backlog      {status['backlog']} fact(s) waiting for the cloud")
         print(f"Last ack     seq {status['last_ack']} at {status['last_ack_at'] or '-'}")
         print(f"Config       applied version {status['applied_config_version']}")
+        if status.get("config_error"):
+            rejected = status.get("rejected_config_version") or 0
+            which = f"version {rejected} rejected: " if rejected > status["applied_config_version"] else ""
+            print(f"Config error {which}{status['config_error']}")
         if status["last_error"]:
             print(f"Last error   {status['last_error']}")
     return EXIT_FAILED if status["enabled"] and not status["connected"] else EXIT_OK

@@ -30,6 +30,7 @@ __all__ = [
     "VersionedSettings",
 ]
 
+
 class VersionedSettings(msgspec.Struct, frozen=True):
     version: int
     settings: StoreSettings
@@ -42,6 +43,10 @@ class StoreSettingsService:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cached: VersionedSettings | None = None
+
+    def invalidate(self) -> None:
+        """Forget the cached copy (the cloud config wrote the table directly)."""
+        self._cached = None
 
     async def get(self) -> VersionedSettings:
         if self._cached is None:

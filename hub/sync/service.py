@@ -8,6 +8,8 @@
   those rows delivered. After a reconnect everything unacknowledged is sent again: the cloud
   stores each fact once (unique hub and seq), so a repeat costs nothing. ``resend_from`` in an
   ack rewinds the relay to a gap.
+* Config: the retained ``down/config`` goes to :class:`~hub.sync.config_fetch.ConfigFetcher`,
+  which fetches and applies the delta in its own task and then publishes the state again.
 * Nothing here blocks selling: the outbox fills while the cloud is away and drains later.
 """
 
@@ -27,10 +29,19 @@ from hub.config import SyncSection
 from hub.db.database import Database
 from hub.domain import outbox
 from hub.domain.clock import now_iso
+from hub.sync.config_fetch import ConfigFetcher
 from hub.sync.jobs import RemoteJobs
 from hub.sync.link import LinkDown, MqttLink
 from protocols.sync import HubTopics, SyncDecodeError, TopicError, parse_topic
-from protocols.sync.messages import EventEnvelope, JobUpdate, ReportedState, Status, decode_ack, encode
+from protocols.sync.messages import (
+    EventEnvelope,
+    JobUpdate,
+    ReportedState,
+    Status,
+    decode_ack,
+    decode_config,
+    encode,
+)
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.2
@@ -52,6 +63,9 @@ class SyncStatus(msgspec.Struct, kw_only=True):
     last_ack_at: str | None
     applied_config_version: int
     last_error: str | None
+    # The last config refused (the store runs on the applied one) and why, or a fetch problem.
+    rejected_config_version: int = 0
+    config_error: str | None = None
     # Who the hub is in the cloud; the last three come from the claim (cloud-link.toml).
     tenant: str = ""
     store: str = ""
@@ -71,6 +85,7 @@ class SyncService:
         *,
         state: Callable[[], Awaitable[ReportedState]] | None = None,
         jobs: RemoteJobs | None = None,
+        config_fetcher: ConfigFetcher | None = None,
     ) -> None:
         self.config = config
         self.db = db
@@ -79,6 +94,9 @@ class SyncService:
         self._jobs = jobs
         if jobs is not None:
             jobs.publish = self._publish_job_update
+        self._fetcher = config_fetcher
+        if config_fetcher is not None:
+            config_fetcher.on_change = self.publish_state
         self._link: MqttLink | None = None
         self._task: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
@@ -100,8 +118,12 @@ class SyncService:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="sync")
+        if self._fetcher is not None:
+            self._fetcher.start()
 
     async def stop(self) -> None:
+        if self._fetcher is not None:
+            await self._fetcher.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -110,7 +132,15 @@ class SyncService:
             await self._link.close()
 
     async def status(self) -> SyncStatus:
+        rejected, config_error = 0, None
+        if self._fetcher is not None:
+            state = await self._fetcher.config.state()
+            self.applied_config_version = state.applied_version
+            rejected = state.rejected_version
+            # A fetch problem now, else why the last refused version was refused.
+            config_error = self._fetcher.last_error or state.error or None
         return SyncStatus(
+            rejected_config_version=rejected, config_error=config_error,
             enabled=self.config.enabled, connected=bool(self._link and self._link.connected),
             broker=self.config.broker, hub=self.topics.prefix, session=self.session,
             backlog=await outbox.backlog(self.db), last_ack=self.last_ack or await outbox.last_delivered(self.db),
@@ -243,6 +273,10 @@ class SyncService:
                 _, channel = parse_topic(topic)
                 if channel == "down/acks":
                     await self._ack(payload)
+                elif channel == "down/config" and self._fetcher is not None:
+                    # Fetched and applied by the fetcher's own task: a big delta does not hold
+                    # up acknowledgements and jobs.
+                    self._fetcher.offer(decode_config(payload))
                 elif channel == "down/jobs" and self._jobs is not None:
                     # Jobs run one at a time, in the order the cloud sent them.
                     await self._jobs.handle(payload)

@@ -21,6 +21,7 @@ from hub.cloud_link import LinkInfo, link_path, merge_sync, read_link
 from hub.config import ConfigError, HubConfig, SyncSection
 from hub.db.database import Database
 from hub.domain import outbox
+from hub.domain.cloud_config import read_state
 from hub.domain.errors import Conflict, Invalid
 from hub.sync.service import SyncService, SyncStatus
 
@@ -104,10 +105,12 @@ class SyncSupervisor:
         """The link's status, with where the claim came from when the hub was claimed."""
         service = self.service
         if service is None:
+            config = await read_state(self._db)
             status = SyncStatus(
                 enabled=False, connected=False, broker="", hub="", session=0,
                 backlog=await outbox.backlog(self._db), last_ack=await outbox.last_delivered(self._db),
-                last_ack_at=None, applied_config_version=0, last_error=NOT_CLAIMED,
+                last_ack_at=None, applied_config_version=config.applied_version, last_error=NOT_CLAIMED,
+                rejected_config_version=config.rejected_version, config_error=config.error or None,
             )  # fmt: skip
         else:
             status = await service.status()

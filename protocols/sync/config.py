@@ -369,14 +369,25 @@ INTEGER_KEYED: Final[frozenset[str]] = frozenset(
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
+NO_BODY: Final = msgspec.Raw(b"null")
+
+
 class ConfigItem(msgspec.Struct, kw_only=True):
-    """One item at a revision; ``deleted`` items (tombstones) carry no body."""
+    """One item at a revision; ``deleted`` items (tombstones) carry ``null`` as their body.
+
+    The body stays raw JSON until :func:`decode_body` (msgspec cannot put ``Raw`` in a union,
+    so "no body" is the JSON ``null``, :data:`NO_BODY`).
+    """
 
     section: SectionName
     key: Key
     revision: Annotated[int, msgspec.Meta(ge=1)]
     deleted: bool = False
-    body: msgspec.Raw | None = None
+    body: msgspec.Raw = NO_BODY
+
+    @property
+    def has_body(self) -> bool:
+        return bytes(self.body).strip() != b"null"
 
 
 class ConfigDelta(msgspec.Struct, kw_only=True):

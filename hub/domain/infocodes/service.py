@@ -95,6 +95,10 @@ class Infocodes:
     def _forget(self) -> None:
         self._active = None
 
+    def invalidate(self) -> None:
+        """Reload the active codes on next use (after the cloud config changed them)."""
+        self._forget()
+
     async def get(self, infocode_id: int) -> InfocodeView:
         found = await self._load("id = ?", (infocode_id,))
         if not found:

@@ -42,6 +42,10 @@ class TenderStore:
         self._db = db
         self._cache: dict[str, Tender] | None = None
 
+    def invalidate(self) -> None:
+        """Forget the cached tenders (after the cloud config wrote the table)."""
+        self._cache = None
+
     async def all(self) -> dict[str, Tender]:
         if self._cache is None:
             rows = await self._db.fetchall(f"SELECT {_COLUMNS} FROM tenders ORDER BY sort_order, id")

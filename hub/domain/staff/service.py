@@ -88,6 +88,10 @@ class StaffService:
         self._matrix = None
         self._has_employees = None
 
+    def invalidate(self) -> None:
+        """Drop cached sessions and the matrix (after the cloud config changed staff or roles)."""
+        self._forget()
+
     # --- the permission matrix -----------------------------------------------------------
 
     async def matrix(self) -> dict[str, frozenset[str]]:
