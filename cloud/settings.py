@@ -32,6 +32,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ``SMARTPOS_CLOUD_MOSQUITTO_PASSWORD_FILE`` / ``SMARTPOS_CLOUD_MOSQUITTO_ACL_FILE``: files the
     cloud rewrites from its hubs table; ``SMARTPOS_CLOUD_MOSQUITTO_PID_FILE``: the broker to
     signal (SIGHUP) after a rewrite.
+
+    Outgoing webhooks: ``SMARTPOS_CLOUD_WEBHOOK_BACKOFF_S`` (comma-separated seconds to wait
+    after each failed attempt; the last one repeats) and ``SMARTPOS_CLOUD_WEBHOOK_ALLOW_PRIVATE``
+    (``true`` lets endpoints on loopback and private networks be called: development only).
     """
 
     db_url: str = DEFAULT_DB_URL
@@ -48,6 +52,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mosquitto_password_file: str = ""
     mosquitto_acl_file: str = ""
     mosquitto_pid_file: str = ""
+    # Outgoing webhooks: the wait after each failed attempt (the last repeats), and whether
+    # endpoints on private and loopback addresses may be called (a dev box, never production).
+    webhook_backoff_s: tuple[float, ...] = (10.0, 30.0, 120.0, 600.0, 3600.0)
+    webhook_allow_private: bool = False
 
     @property
     def hub_broker_url(self) -> str:
@@ -87,4 +95,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             mosquitto_password_file=env.get("SMARTPOS_CLOUD_MOSQUITTO_PASSWORD_FILE", ""),
             mosquitto_acl_file=env.get("SMARTPOS_CLOUD_MOSQUITTO_ACL_FILE", ""),
             mosquitto_pid_file=env.get("SMARTPOS_CLOUD_MOSQUITTO_PID_FILE", ""),
+            webhook_backoff_s=_seconds_list(
+                env, "SMARTPOS_CLOUD_WEBHOOK_BACKOFF_S", defaults.webhook_backoff_s
+            ),
+            webhook_allow_private=_flag(env, "SMARTPOS_CLOUD_WEBHOOK_ALLOW_PRIVATE"),
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in {"1", "true", "yes"}
+
+
+def _seconds_list(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    """``"10,30,120"``: positive seconds, comma-separated."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(f"{name} must be comma-separated seconds, not {raw!r}") from None
+    if any(value <= 0 for value in values):
+        raise SettingsError(f"{name} must hold positive seconds, not {raw!r}")
+    return values

@@ -112,6 +112,9 @@ class Hub(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     software_version: Mapped[str] = mapped_column(String(50), nullable=False, default="")
     applied_config_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The last configuration version the hub refused (it keeps the one applied) and why.
+    rejected_config_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    config_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
     # What the hub last reported: facts in its outbox not yet acknowledged.
     backlog: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Every fact up to this seq is stored (events or dead letters): the acknowledged position.

@@ -5,7 +5,9 @@ by channel and answers: ``up/events`` in batches through :class:`EventIngest` (t
 hub), ``status`` through the presence rules, ``up/state`` into the fleet view, ``up/jobs``
 through the job lifecycle. Anything unreadable is dead-lettered and the consumer moves on.
 A second task sends queued jobs to hubs that are online and times out the overdue ones; a
-third keeps the broker's password and ACL files in step with the hubs table.
+third keeps the broker's password and ACL files in step with the hubs table; a fourth keeps
+every active hub's retained ``down/config`` at its store's config version
+(:class:`~cloud.domain.config.push.ConfigPublisher`).
 
 It runs inside ``smartpos-cloud serve`` when a broker is configured, or alone with
 ``smartpos-cloud bridge``.
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cloud.broker.mosquitto import BrokerFilesError, MosquittoFiles
 from cloud.db.base import utcnow
 from cloud.db.models import DeadLetter
+from cloud.domain.config.push import ConfigPublisher
 from cloud.domain.jobs import services as jobs
 from cloud.settings import Settings
 from cloud.sync.fleet import UnusableReport, apply_state, apply_status
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 JOBS_EVERY_S = 1.0
 BROKER_FILES_EVERY_S = 60.0
+CONFIG_EVERY_S = 2.0  # also notices config written by another process (a separate API server)
 
 
 @dataclass(slots=True)
@@ -71,6 +75,10 @@ class SyncBridge:
         )
         self.counters = BridgeCounters()
         self._jobs_due = asyncio.Event()
+        self._config = ConfigPublisher(
+            sessions, lambda topic, payload: self.client.publish(topic, payload, retain=True)
+        )
+        self._config_due = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -83,6 +91,7 @@ class SyncBridge:
         self._tasks = [
             asyncio.create_task(self._guard("consume", self._consume), name="bridge-consume"),
             asyncio.create_task(self._guard("jobs", self._jobs), name="bridge-jobs"),
+            asyncio.create_task(self._guard("config", self._push_config), name="bridge-config"),
         ]
         if self._files.enabled:
             self._tasks.append(asyncio.create_task(self._guard("broker-files", self._broker_files)))
@@ -99,6 +108,10 @@ class SyncBridge:
     def jobs_changed(self) -> None:
         """A job was queued or cancelled: look at the queue now rather than on the next tick."""
         self._jobs_due.set()
+
+    def config_changed(self) -> None:
+        """Configuration was written: publish the stores' new versions (retained ``down/config``) now."""
+        self._config_due.set()
 
     async def _guard(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
         # A database outage must not end the bridge: log, wait, carry on. Messages taken but
@@ -152,6 +165,8 @@ class SyncBridge:
                 if channel == "status":
                     if await apply_status(session, hub.id, decode_status(payload)):
                         self._jobs_due.set()
+                        self._config.hub_online(hub.id)
+                        self._config_due.set()
                 elif channel == "up/state":
                     await apply_state(session, self.settings, hub.id, decode_state(payload))
                 elif channel == "up/jobs":
@@ -190,6 +205,14 @@ class SyncBridge:
             for topics, request in outgoing:
                 self.client.publish(topics.down_jobs, encode(request))
             self.counters.jobs_sent += len(outgoing)
+
+    async def _push_config(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._config_due.wait(), CONFIG_EVERY_S)
+            self._config_due.clear()
+            if self.client.connected.is_set():
+                await self._config.run()
 
     async def _broker_files(self) -> None:
         while True:

@@ -25,6 +25,7 @@ from protocols.sync.messages import ReportedState, Status
 log = logging.getLogger(__name__)
 KINDS = frozenset(get_args(DeviceKind))
 STATUSES = frozenset(get_args(DeviceStatus))
+CONFIG_ERROR_MAX = 4000  # characters of a hub's reason for refusing a config that are kept
 
 
 class UnusableReport(ValueError):
@@ -70,12 +71,14 @@ def device_reports(state: ReportedState) -> list[DeviceReport]:
 async def apply_state(
     session: AsyncSession, settings: Settings, hub_id: uuid.UUID, state: ReportedState
 ) -> None:
-    """Record a hub's reported state: versions, backlog and its devices."""
+    """Record a hub's reported state: versions, a refused config and why, backlog, devices."""
     reports = device_reports(state)
     hub = await session.get(Hub, hub_id)
     if hub is None:
         return
     hub.applied_config_version = state.config_version
+    hub.rejected_config_version = max(0, state.rejected_config_version)
+    hub.config_error = state.config_error[:CONFIG_ERROR_MAX]
     hub.software_version = state.software_version or hub.software_version
     hub.backlog = max(0, state.backlog)
     hub.last_seen_at = utcnow()

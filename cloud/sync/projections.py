@@ -15,6 +15,9 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.domain.reports.projection import ReportProjector
+from cloud.domain.webhooks.projector import project_webhooks
+
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
@@ -39,4 +42,4 @@ class Projector(Protocol):
 
 def default_projectors() -> list[Projector]:
     """The projectors the bridge runs (each domain package that needs one adds it here)."""
-    return []
+    return [ReportProjector(), project_webhooks]

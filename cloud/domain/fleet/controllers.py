@@ -9,6 +9,7 @@ from litestar import Controller, get
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.domain.auth.scopes import requires_scope
 from cloud.domain.auth.services import Caller
 from cloud.domain.fleet.schemas import DeadLetterRead, FleetView
 from cloud.domain.fleet.services import FleetService
@@ -20,7 +21,7 @@ class FleetController(Controller):
     path = "/api/v1"
     tags = ["fleet"]  # noqa: RUF012
 
-    @get("/fleet")
+    @get("/fleet", guards=[requires_scope("fleet:read")])
     async def fleet(
         self, caller: Caller, db_session: AsyncSession, store_id: uuid.UUID | None = None
     ) -> FleetView:

@@ -23,6 +23,8 @@ class FleetHub(msgspec.Struct):
     last_seen_at: datetime | None
     software_version: str
     applied_config_version: int
+    rejected_config_version: int
+    config_error: str
     backlog: int
     ingested_seq: int
     devices: list[DeviceRead]
@@ -42,6 +44,8 @@ class FleetHub(msgspec.Struct):
             last_seen_at=hub.last_seen_at,
             software_version=hub.software_version,
             applied_config_version=hub.applied_config_version,
+            rejected_config_version=hub.rejected_config_version,
+            config_error=hub.config_error,
             backlog=hub.backlog,
             ingested_seq=hub.ingested_seq,
             devices=devices,

@@ -38,6 +38,8 @@ class HubRead(msgspec.Struct):
     last_seen_at: datetime | None
     software_version: str
     applied_config_version: int
+    rejected_config_version: int
+    config_error: str
     backlog: int
     created_at: datetime
 
@@ -58,6 +60,8 @@ class HubRead(msgspec.Struct):
             last_seen_at=hub.last_seen_at,
             software_version=hub.software_version,
             applied_config_version=hub.applied_config_version,
+            rejected_config_version=hub.rejected_config_version,
+            config_error=hub.config_error,
             backlog=hub.backlog,
             created_at=hub.created_at,
         )

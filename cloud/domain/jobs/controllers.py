@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.base import utcnow
+from cloud.domain.auth.scopes import requires_scope
 from cloud.domain.auth.services import Caller
 from cloud.domain.jobs.schemas import JobCreate, JobRead
 from cloud.domain.jobs.services import JobService
@@ -29,7 +30,7 @@ class JobController(Controller):
     path = "/api/v1"
     tags = ["jobs"]  # noqa: RUF012
 
-    @post("/hubs/{hub_id:uuid}/jobs")
+    @post("/hubs/{hub_id:uuid}/jobs", guards=[requires_scope("jobs:write")])
     async def create_job(
         self, hub_id: uuid.UUID, data: JobCreate, caller: Caller, db_session: AsyncSession, state: State
     ) -> JobRead:
@@ -43,7 +44,7 @@ class JobController(Controller):
         _wake_bridge(state)
         return JobRead.of(job)
 
-    @get("/hubs/{hub_id:uuid}/jobs")
+    @get("/hubs/{hub_id:uuid}/jobs", guards=[requires_scope("fleet:read")])
     async def list_jobs(
         self,
         hub_id: uuid.UUID,
@@ -55,12 +56,12 @@ class JobController(Controller):
         """A hub's jobs, newest first (``?state=`` to filter)."""
         return [JobRead.of(j) for j in await JobService(db_session).list(caller, hub_id, job_state, limit)]
 
-    @get("/jobs/{job_id:uuid}")
+    @get("/jobs/{job_id:uuid}", guards=[requires_scope("fleet:read")])
     async def get_job(self, job_id: uuid.UUID, caller: Caller, db_session: AsyncSession) -> JobRead:
         """One job with its state, detail, result and any late update from the hub."""
         return JobRead.of(await JobService(db_session).get(caller, job_id))
 
-    @post("/jobs/{job_id:uuid}/cancel", status_code=200)
+    @post("/jobs/{job_id:uuid}/cancel", status_code=200, guards=[requires_scope("jobs:write")])
     async def cancel_job(self, job_id: uuid.UUID, caller: Caller, db_session: AsyncSession) -> JobRead:
         """Cancel a job that has not reached its hub (admins); 409 ``job_not_cancelable`` after."""
         return JobRead.of(await JobService(db_session).cancel(caller, job_id, utcnow()))

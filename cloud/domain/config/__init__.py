@@ -1,0 +1,1 @@
+"""Configuration authoring: items per section with revisions, store overrides, push to hubs."""
