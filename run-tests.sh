@@ -9,4 +9,7 @@ cd "$(dirname "$0")"
 # the TLS test's CA); chromium: the fleet page's browser test drives Debian's Chromium through
 # Playwright (which never downloads a browser of its own).
 SMARTPOS_EXTRA_APT="systemd iproute2 shellcheck mosquitto openssl chromium ${SMARTPOS_EXTRA_APT:-}" ./run-hub.sh --setup-only
-exec .venv/bin/python -m pytest "$@"
+# Tests run in parallel workers (pytest-xdist): most of their time is spent waiting on
+# processes, brokers and databases, and each test has its own ports, files and databases.
+# SMARTPOS_TEST_WORKERS=0 runs them in this process, one after another.
+exec .venv/bin/python -m pytest -n "${SMARTPOS_TEST_WORKERS:-4}" "$@"
