@@ -19,6 +19,7 @@ from cloud.domain.apikeys.controllers import ApiKeyController
 from cloud.domain.auth.controllers import AuthController
 from cloud.domain.auth.middleware import TokenAuthMiddleware
 from cloud.domain.config.controllers import ConfigController, HubConfigController, StoreConfigController
+from cloud.domain.config.delta_cache import DeltaCache
 from cloud.domain.fleet.controllers import FleetController
 from cloud.domain.hubs.controllers import HubController
 from cloud.domain.hubs.services import HubService
@@ -100,7 +101,7 @@ def create_app(
             FleetPageController,
         ],
         lifespan=[database],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "delta_cache": DeltaCache()}),
         dependencies={
             "db_session": Provide(provide_db_session),
             "settings": Provide(provide_settings, sync_to_thread=False),

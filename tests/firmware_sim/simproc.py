@@ -17,13 +17,6 @@ BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
 
-def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago (prefer --port 0 where possible)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_until(predicate: Callable[[], T | None], timeout: float = 5.0, what: str = "condition") -> T:
     """Poll ``predicate`` until it returns something truthy, or fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout

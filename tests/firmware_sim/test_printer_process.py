@@ -16,12 +16,12 @@ from escpos.printer import Dummy
 from tests.firmware_sim.simproc import (
     BIN,
     Sim,
-    free_port,
     recv_exactly,
     recv_nothing,
     stays,
     wait_until,
 )
+from tests.support.procs import free_port
 
 STATUS_ALL = b"\x10\x04\x01\x10\x04\x02\x10\x04\x03\x10\x04\x04"
 CUT = b"\x1dV\x00"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,10 +19,23 @@ from typing import Any
 BIN = Path(sys.executable).parent
 
 
+# Servers under test listen below Linux's ephemeral range (32768-60999 by default): a port the
+# kernel handed out with bind(0) can be taken by any outgoing connection (a hub's MQTT link, an
+# HTTP client) before the server binds it, which fifty hubs starting together made happen.
+_LISTEN_PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that was free a moment ago, outside the ephemeral range."""
+    for _ in range(200):
+        port = random.choice(_LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port between 20000 and 32000 on 127.0.0.1")
 
 
 def wait_for(

@@ -178,5 +178,5 @@ class HubConfigController(Controller):
             return envelope(
                 401, exc.code, exc.message, None, {"WWW-Authenticate": 'Basic realm="smartpos-hub"'}
             )
-        body = await delta.build(db_session, hub, since)
+        body = await delta.build(db_session, hub, since, request.app.state.delta_cache)
         return Response(body, media_type="application/json")

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.models import Hub
 from cloud.domain.config import repository
+from cloud.domain.config.delta_cache import DeltaCache
 from cloud.errors import DomainError
 from cloud.security import verify_mosquitto_hash
 from protocols.sync.config import NO_BODY, SECTIONS, ConfigDelta, ConfigItem
@@ -62,11 +63,18 @@ async def authenticate(session: AsyncSession, authorization: str) -> Hub:
     return hub
 
 
-async def build(session: AsyncSession, hub: Hub, since: int) -> bytes:
-    """The encoded delta of ``hub``'s store above ``since``."""
+async def build(session: AsyncSession, hub: Hub, since: int, cache: DeltaCache | None = None) -> bytes:
+    """The encoded delta of ``hub``'s store above ``since`` (built once per version with ``cache``)."""
     version = await repository.store_version(session, hub.tenant_id, hub.store_id)
     if since > version:
         since = 0
+    if cache is None:
+        return await _build(session, hub, since, version)
+    key = (hub.tenant_id, hub.store_id, since, version)
+    return await cache.get(key, lambda: _build(session, hub, since, version))
+
+
+async def _build(session: AsyncSession, hub: Hub, since: int, version: int) -> bytes:
     full = since == 0
     rows = await repository.delta_rows(session, hub.tenant_id, hub.store_id, since)
     merged: dict[tuple[str, str], list[tuple[int, bool, str | None]]] = {}
