@@ -6,11 +6,14 @@ store's settings, an employee, and products (one by one, or 5,000 through the CS
 
 from __future__ import annotations
 
+import asyncio
 import json
-import sqlite3
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.cloud_proc import CloudProcess
 
@@ -108,11 +111,22 @@ def products_by_sku(cloud: CloudProcess) -> dict[str, dict[str, Any]]:
 def corrupt_item(cloud: CloudProcess, section: str, key: str, body: dict[str, Any]) -> None:
     """Write an item straight into the cloud's database, past the API's checks, at a new revision:
     what a cloud bug or an older cloud release could send. The bridge sees the counter move."""
-    with sqlite3.connect(cloud.dir / "cloud.db") as db:
-        (revision,) = db.execute("SELECT revision FROM config_counters").fetchone()
-        db.execute("UPDATE config_counters SET revision = ?", (revision + 1,))
-        changed = db.execute(
-            "UPDATE config_items SET body = ?, revision = ? WHERE section = ? AND key = ? AND scope = ''",
-            (json.dumps(body), revision + 1, section, key),
-        ).rowcount
-        assert changed == 1, f"no tenant-wide {section} {key} to corrupt"
+
+    async def corrupt() -> None:
+        engine = create_async_engine(cloud.db_url)
+        try:
+            async with engine.begin() as conn:
+                revision = (
+                    int((await conn.execute(text("SELECT revision FROM config_counters"))).scalar_one()) + 1
+                )
+                await conn.execute(text("UPDATE config_counters SET revision = :r"), {"r": revision})
+                changed = await conn.execute(
+                    text("UPDATE config_items SET body = :body, revision = :r "
+                         "WHERE section = :section AND key = :key AND scope = ''"),
+                    {"body": json.dumps(body), "r": revision, "section": section, "key": key},
+                )  # fmt: skip
+                assert changed.rowcount == 1, f"no tenant-wide {section} {key} to corrupt"
+        finally:
+            await engine.dispose()
+
+    asyncio.run(corrupt())

@@ -2,7 +2,7 @@
 and a configuration the hubs refuse changes nothing on them.
 
 Real processes throughout: Mosquitto with the password and ACL files the cloud writes, the
-cloud service with its bridge (SQLite), and fifty ``smartpos-hub serve`` claimed through the
+cloud service with its bridge (SQLite and PostgreSQL), and fifty ``smartpos-hub serve`` claimed through the
 cloud as a technician would claim them.
 """
 
@@ -35,9 +35,11 @@ PRODUCTS = 5000
 
 
 @pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[CloudProcess]:
+def cloud(tmp_path: Path, db_url: str) -> Iterator[CloudProcess]:
+    """The cloud on SQLite and on PostgreSQL (fifty hubs fetching at once is where a database
+    connection pool shows its limits)."""
     broker = MosquittoBroker(tmp_path).start()
-    cloud = CloudProcess(tmp_path, broker).start()
+    cloud = CloudProcess(tmp_path, broker, db_url=db_url).start()
     try:
         yield cloud
     finally:

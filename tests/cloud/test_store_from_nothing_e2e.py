@@ -2,9 +2,9 @@
 API, its hubs sell with it, and the cloud's reports equal what the hubs sold, to the cent, per
 tax rate and per tender; an integrator's endpoint gets every order signed, through retries.
 
-Real processes: Mosquitto with the cloud's password and ACL files, the cloud service (SQLite)
-with its bridge and webhook worker, two claimed ``smartpos-hub serve`` daemons and an HTTP
-receiver on 127.0.0.1 that refuses each delivery twice before it accepts it.
+Real processes: Mosquitto with the cloud's password and ACL files, the cloud service (on SQLite
+and on PostgreSQL) with its bridge and webhook worker, two claimed ``smartpos-hub serve``
+daemons and an HTTP receiver on 127.0.0.1 that refuses each delivery twice before it accepts it.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from tests.support.webhook_receiver import WebhookReceiver
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[tuple[CloudProcess, WebhookReceiver]]:
+def services(tmp_path: Path, db_url: str) -> Iterator[tuple[CloudProcess, WebhookReceiver]]:
+    """Broker, cloud (on SQLite and on PostgreSQL) and the integrator's receiver."""
     broker = MosquittoBroker(tmp_path).start()
-    cloud = CloudProcess(tmp_path, broker)
+    cloud = CloudProcess(tmp_path, broker, db_url=db_url)
     # Retries within seconds, not the production schedule of minutes.
     cloud.env["SMARTPOS_CLOUD_WEBHOOK_BACKOFF_S"] = "0.5,1"
     cloud.env["SMARTPOS_CLOUD_WEBHOOK_ALLOW_PRIVATE"] = "true"  # the receiver is on 127.0.0.1
