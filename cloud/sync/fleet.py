@@ -18,6 +18,7 @@ from cloud.db.base import utcnow
 from cloud.db.models import Hub
 from cloud.domain.hubs.schemas import DeviceKind, DeviceReport, DeviceStatus
 from cloud.domain.hubs.services import HubService
+from cloud.domain.webhooks import emit as webhooks
 from cloud.settings import Settings
 from cloud.sync.presence import Presence
 from protocols.sync.messages import ReportedState, Status
@@ -49,6 +50,12 @@ async def apply_status(session: AsyncSession, hub_id: uuid.UUID, status: Status)
     hub.session = presence.session
     hub.software_version = presence.software_version
     hub.last_seen_at = utcnow()
+    if hub.online != was_online:
+        # In the transaction that records it: an integrator hears of each change exactly once.
+        await webhooks.emit(session, hub.tenant_id, "hub.online" if hub.online else "hub.offline", {
+            "hub_id": str(hub.id), "store_id": str(hub.store_id), "name": hub.name, "session": hub.session,
+            "software_version": hub.software_version, "at": status.at,
+        })  # fmt: skip
     await session.commit()
     return hub.online and (not was_online or hub.session != old_session)
 

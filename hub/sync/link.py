@@ -23,8 +23,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger(__name__)
+DISCONNECT_WITH_WILL = 0x04
 CONNECT_TIMEOUT_S = 5.0
 
 
@@ -188,9 +190,13 @@ class MqttLink:
     def connected(self) -> bool:
         return self.client.is_connected()
 
-    async def close(self) -> None:
+    async def close(self, *, with_will: bool = False) -> None:
+        """Disconnect; ``with_will`` asks the broker to publish the last will all the same (MQTT 5
+        reason code 0x04), which is how a hub that shuts down says it is offline: the will
+        already carries ``offline`` with the session's counter."""
+        reason = ReasonCode(PacketTypes.DISCONNECT, identifier=DISCONNECT_WITH_WILL) if with_will else None
         with contextlib.suppress(OSError):
-            self.client.disconnect()
+            self.client.disconnect(reasoncode=reason)
         if self._misc is not None:
             self._misc.cancel()
             with contextlib.suppress(asyncio.CancelledError):

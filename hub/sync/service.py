@@ -106,6 +106,7 @@ class SyncService:
         self.last_ack = 0
         self.last_ack_at: str | None = None
         self.applied_config_version = 0
+        self._stopping = False
         self.last_error: str | None = None
         self._sent_upto = 0
         self._progress_at = time.monotonic()
@@ -122,6 +123,7 @@ class SyncService:
             self._fetcher.start()
 
     async def stop(self) -> None:
+        self._stopping = True  # the link's goodbye then publishes the offline will
         if self._fetcher is not None:
             await self._fetcher.stop()
         if self._task is not None:
@@ -216,7 +218,7 @@ class SyncService:
                     await outbox.mark_delivered(self.db, self.last_ack)
             raise LinkDown(self.last_error or "connection lost")
         finally:
-            await link.close()
+            await link.close(with_will=self._stopping)
 
     def _lost(self, reason: str) -> None:
         self.last_error = f"disconnected: {reason}"
