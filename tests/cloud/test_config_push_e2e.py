@@ -75,6 +75,7 @@ def test_a_5000_product_catalog_reaches_50_hubs_and_a_config_they_refuse_changes
         catalog = store_version(cloud, store)
         assert catalog > authored.version
         fleet.wait_version(catalog, timeout=120)
+        assert {r["desired_config_version"] for r in fleet.fleet()} == {catalog}
         print(f"\n{PRODUCTS} products applied on {HUBS} hubs in {time.monotonic() - started:.1f} s")
 
         items = products_by_sku(cloud)
@@ -101,7 +102,7 @@ def test_a_5000_product_catalog_reaches_50_hubs_and_a_config_they_refuse_changes
 
         wait_for(all_refused, 60, interval=0.2, what="every hub refusing the bad config")
         for row in fleet.fleet():
-            assert row["applied_config_version"] == catalog
+            assert (row["applied_config_version"], row["desired_config_version"]) == (catalog, refused)
             assert "tax_rate_id" in row["config_error"] and str(first) in row["config_error"]
         assert hub_price(hubs[1], first) == 200 and hub_price(hubs[1], tenth) == 209
         cashier = Staff(hubs[1], authored.cashier_num, CASHIER_PIN)

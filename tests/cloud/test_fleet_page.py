@@ -52,7 +52,13 @@ class Served:
     acme: Tenancy
 
     async def add_hub(
-        self, name: str, devices: list[DeviceState], *, online: bool, backlog: int = 0
+        self,
+        name: str,
+        devices: list[DeviceState],
+        *,
+        online: bool,
+        backlog: int = 0,
+        refused: tuple[int, str] = (0, ""),
     ) -> uuid.UUID:
         """A claimed hub that came online and reported ``devices`` (then went offline unless ``online``)."""
         async with self.cloud.sessions() as session:
@@ -61,8 +67,9 @@ class Served:
             hub_id = (await hubs.claim(issued.code)).hub.id
             assert await apply_status(session, hub_id, status("online"))
             state = ReportedState(
-                config_version=7, software_version="1.4.2", devices=devices, backlog=backlog, at=now()
-            )
+                config_version=7, software_version="1.4.2", devices=devices, backlog=backlog, at=now(),
+                rejected_config_version=refused[0], config_error=refused[1],
+            )  # fmt: skip
             await apply_state(session, self.cloud.settings, hub_id, state)
             if not online:
                 await apply_status(session, hub_id, status("offline"))
@@ -222,6 +229,24 @@ async def test_wrong_password_then_the_fleet_with_hubs_and_devices(served: Serve
     await page.reload()
     await expect(hub_row(page, "Front counter")).to_contain_text("Online")
     await expect(page.get_by_role("heading", name="Sign in to the fleet view")).to_be_hidden()
+    assert_clean(browser, served.base_url)
+
+
+async def test_a_config_a_hub_refused_shows_with_its_reason(served: Served, browser: Browser) -> None:
+    reason = "products 12 field tax_rate_id: tax rate 99 does not exist or is archived"
+    await served.add_hub("Back office", devices_front(), online=True, refused=(9, reason))
+    await served.add_hub("Front counter", devices_front(), online=True)
+    page = browser.page
+    await page.goto(f"{served.base_url}/fleet")
+    await sign_in(page, served.acme.admin_email)
+
+    refusing = hub_row(page, "Back office").locator("td.cell-config")
+    await expect(refusing).to_contain_text("v7")
+    await expect(refusing).to_contain_text("refused v9")
+    await expect(refusing.locator(".config-error")).to_have_text(reason)
+    await expect(refusing.locator(".config-error")).to_have_attribute("title", reason)
+    fine = hub_row(page, "Front counter").locator("td.cell-config")
+    await expect(fine).to_have_text("v7")
     assert_clean(browser, served.base_url)
 
 

@@ -23,6 +23,8 @@ class FleetHub(msgspec.Struct):
     last_seen_at: datetime | None
     software_version: str
     applied_config_version: int
+    # The store's config version the hub should be on (it catches up when online).
+    desired_config_version: int
     rejected_config_version: int
     config_error: str
     backlog: int
@@ -31,7 +33,7 @@ class FleetHub(msgspec.Struct):
     devices_down: int
 
     @classmethod
-    def of(cls, hub: Hub, store_name: str) -> FleetHub:
+    def of(cls, hub: Hub, store_name: str, desired_config_version: int = 0) -> FleetHub:
         """From a row with its devices loaded."""
         devices = [DeviceRead.of(d) for d in hub.devices]
         return cls(
@@ -44,6 +46,7 @@ class FleetHub(msgspec.Struct):
             last_seen_at=hub.last_seen_at,
             software_version=hub.software_version,
             applied_config_version=hub.applied_config_version,
+            desired_config_version=desired_config_version,
             rejected_config_version=hub.rejected_config_version,
             config_error=hub.config_error,
             backlog=hub.backlog,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from cloud.db.models import DeadLetter, Hub, Store
+from cloud.db.models_config import TENANT_SCOPE, ConfigRecord
 from cloud.domain.fleet.schemas import FleetHub, FleetSummary, FleetView
 
 
@@ -30,7 +31,8 @@ class FleetService:
         if store_id is not None:
             query = query.where(Hub.store_id == store_id)
         rows = (await self.session.execute(query)).all()
-        hubs = [FleetHub.of(hub, store_name) for hub, store_name in rows]
+        desired = await self._config_versions(tenant_id)
+        hubs = [FleetHub.of(hub, name, desired(hub.store_id)) for hub, name in rows]
         # What needs attention comes first: claimed hubs that are offline, then by name.
         hubs.sort(key=lambda h: (h.status != "active", h.online, h.store_name, h.name))
         active = [h for h in hubs if h.status == "active"]
@@ -43,6 +45,17 @@ class FleetService:
             backlog=sum(h.backlog for h in active),
         )
         return FleetView(summary=summary, hubs=hubs)
+
+    async def _config_versions(self, tenant_id: uuid.UUID) -> Callable[[uuid.UUID], int]:
+        """Each store's config version: the highest revision of the tenant's items and its overrides."""
+        query = (
+            select(ConfigRecord.scope, func.max(ConfigRecord.revision))
+            .where(ConfigRecord.tenant_id == tenant_id)
+            .group_by(ConfigRecord.scope)
+        )
+        highest = {scope: int(revision or 0) for scope, revision in await self.session.execute(query)}
+        tenant_wide = highest.get(TENANT_SCOPE, 0)
+        return lambda store_id: max(tenant_wide, highest.get(str(store_id), 0))
 
     async def dead_letters(
         self, tenant_id: uuid.UUID, hub_id: uuid.UUID | None = None, limit: int = 100

@@ -325,6 +325,23 @@
     return hub.online ? { key: "online", label: "Online" } : { key: "offline", label: "Offline" };
   }
 
+  // The applied version; the one it is catching up to; a version it refused, and why.
+  function configState(hub) {
+    const applied = Number(hub.applied_config_version) || 0;
+    const desired = Number(hub.desired_config_version) || 0;
+    const refused = Number(hub.rejected_config_version) || 0;
+    const parts = [h("div", "mono", `v${applied}`)];
+    if (refused > applied) {
+      parts.push(h("span", "badge badge-small badge-error", `refused v${refused}`));
+      const reason = h("div", "config-error", hub.config_error || "no reason given");
+      reason.title = hub.config_error || "";
+      parts.push(reason);
+    } else if (desired > applied) {
+      parts.push(h("div", "muted mono", `updating to v${desired}`));
+    }
+    return parts;
+  }
+
   function hubRow(hub) {
     const state = hubState(hub);
     const row = h("tr", `hub hub-${state.key}`);
@@ -345,7 +362,7 @@
       cell("Store", "cell-store", hub.store_name),
       cell("Status", "cell-status", badge, seenText),
       cell("Software", "cell-software mono", hub.software_version || "–"),
-      cell("Config", "num mono", `v${hub.applied_config_version ?? 0}`),
+      cell("Config", "cell-config", ...configState(hub)),
       cell("Backlog", `num mono${backlog > 0 ? " backlog-waiting" : ""}`, String(backlog)),
       cell("Devices", "cell-devices", deviceList(hub, state.key)),
     );
