@@ -134,6 +134,47 @@ while time.monotonic() < deadline:
 sys.exit(1)
 PY
 
+# --- the demo store's configuration, authored through the cloud's API as an admin would ------
+if [ ! -s "$DEMO/cloud/config.authored" ]; then
+  echo ">> first run: authoring the demo store's taxes, tenders, catalog, settings and cashier in the cloud"
+  .venv/bin/python - "$CLOUD_PORT" "$DEMO/cloud/login.txt" "$(cat "$DEMO/cloud/store.id")" > "$DEMO/cloud/config.authored" <<'PY' \
+    || { echo "authoring the demo configuration failed" >&2; exit 1; }
+import json, sys, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}/api/v1"
+login = dict(line.split(": ", 1) for line in open(sys.argv[2]).read().splitlines())
+
+def call(method, path, body=None, token=None):
+    request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+token = call("POST", "/auth/login", {"email": login["email"], "password": login["password"]})["token"]
+api = lambda method, path, body=None: call(method, path, body, token)
+pdv = api("POST", "/config/tax_rates", {"name": "PDV 17 %", "rate": "17", "inclusive": True, "is_default": True})["key"]
+api("PUT", "/config/tenders/cash", {"name": "Gotovina", "tender_type": "cash", "cashdrawer": "force_open",
+                                    "change_type": "tender", "change_tender": "cash", "over_tender": True, "sort_order": 1})
+api("PUT", "/config/tenders/card", {"name": "Kartica", "tender_type": "card", "eft": True, "sort_order": 2})
+drinks = api("POST", "/config/categories", {"name": "Pića", "color": "#1f5fbf"})["key"]
+food = api("POST", "/config/categories", {"name": "Hrana", "color": "#137a3f"})["key"]
+for name, price, category, sku in (("Kafa", 200, drinks, "KAFA"), ("Čaj", 180, drinks, "CAJ"),
+                                   ("Sok od jabuke", 350, drinks, "SOK"), ("Kisela voda 0,5 l", 250, drinks, "VODA"),
+                                   ("Burek", 450, food, "BUREK"), ("Ćevapi 10 kom", 1200, food, "CEVAPI10"),
+                                   ("Somun", 150, food, "SOMUN"), ("Baklava", 300, food, "BAKLAVA")):
+    api("POST", "/config/products", {"name": name, "price": price, "category_id": int(category),
+                                     "tax_rate_id": int(pdv), "sku": sku, "cost_price": price * 2 // 5})
+api("PUT", "/config/store_settings/store", {"store_name": "Demo store", "business_name": "Demo Business d.o.o.",
+                                            "address": "Ferhadija 1, 71000 Sarajevo", "currency": "BAM",
+                                            "currency_symbol": "KM", "language": "bs", "timezone": "Europe/Sarajevo",
+                                            "receipt_footer": "Hvala na posjeti!"})
+api("POST", "/config/employees", {"cashier_num": 1, "name": "Demo Kasir", "role": "manager", "pin": "1234"})
+print(json.dumps({"config_version": api("GET", f"/stores/{sys.argv[3]}/config")["version"]}))
+PY
+  printf 'cashier: number 1, PIN 1234 (authored in the cloud, pushed to the hub)\n' >> "$DEMO/cloud/login.txt"
+fi
+
 # --- the hub -------------------------------------------------------------------------------
 cat > "$DEMO/hub.toml" <<TOML
 # Demo hub written by run-hub.sh: embedded SQLite, one simulated receipt printer, claimed from the
@@ -176,13 +217,14 @@ PIDS+=($!)
 
 cat <<EOF_MSG
 >> cloud: fleet view at http://127.0.0.1:$CLOUD_PORT/fleet  (API docs: /schema)
-   sign in with the owner in $DEMO/cloud/login.txt
+   sign in with the owner in $DEMO/cloud/login.txt; the store's catalog, taxes, tenders, settings
+   and cashier were authored through the cloud's API and pushed to the hub
 >> broker: Mosquitto on 127.0.0.1:$BROKER_PORT (files the cloud writes: $DEMO/broker/)
 >> simulated printer on 127.0.0.1:$PRINTER_PORT (faults: nc 127.0.0.1 $PRINTER_CONTROL_PORT, then e.g. "paper_out on")
 >> what it prints goes to $DEMO/paper.txt
 >> in another terminal:
      .venv/bin/smartpos-hub --config $DEMO/hub.toml print-test receipt
-     .venv/bin/smartpos-hub --config $DEMO/hub.toml sync status
+     .venv/bin/smartpos-hub --config $DEMO/hub.toml sync status   # the config version applied
      cat $DEMO/paper.txt
 EOF_MSG
 .venv/bin/smartpos-hub serve --config "$DEMO/hub.toml" &
