@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from cloud.domain.reports import controllers
+from cloud.domain.reports.csv_export import SALES_HEADER
 from tests.cloud.conftest import Cloud
 from tests.cloud.test_reports_support import FeedHub, add_hub, add_store, document, make_ingest
 
@@ -230,3 +232,74 @@ async def test_manager_reads_reports(cloud: Cloud, seeded: Seeded) -> None:
 async def _tenant_of(cloud: Cloud, seeded: Seeded) -> uuid.UUID:
     me = await cloud.client.get(f"/api/v1/stores/{seeded.berlin}", headers=seeded.headers)
     return uuid.UUID(me.json()["tenant_id"])
+
+
+async def test_sales_csv_holds_every_receipt_not_one_page(
+    cloud: Cloud, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of 2 make the stream read three keyset pages for the five documents.
+    monkeypatch.setattr(controllers, "CSV_CHUNK", 2)
+    response = await cloud.client.get(
+        "/api/v1/reports/sales", params={**BOTH_DAYS, "format": "csv", "page_size": 1}, headers=seeded.headers
+    )
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert 'filename="sales.csv"' in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["number"] for r in rows] == ["R-6", "R-5", "R-3", "R-2", "R-1"]
+    assert len({r["sale_uuid"] for r in rows}) == 5
+    card = await cloud.client.get(
+        "/api/v1/reports/sales", params={**DAY, "format": "csv", "tender": "card"}, headers=seeded.headers
+    )
+    assert sorted(r["number"] for r in csv.DictReader(io.StringIO(card.text))) == ["R-2", "R-5"]
+    nothing = await cloud.client.get(
+        "/api/v1/reports/sales", params={"from": "2026-01-01", "to": "2026-01-02", "format": "csv"},
+        headers=seeded.headers,
+    )  # fmt: skip
+    assert nothing.text.splitlines() == [",".join(SALES_HEADER)]
+    json_page = await get(cloud, "sales", seeded.headers, page_size=2, **BOTH_DAYS)
+    assert len(json_page["receipts"]) == 2  # JSON stays paginated
+
+
+async def test_sales_csv_of_another_tenants_store_is_404(cloud: Cloud, seeded: Seeded) -> None:
+    other = await cloud.tenancy("Other")
+    response = await cloud.client.get(
+        "/api/v1/reports/sales", params={"store_id": seeded.berlin, "format": "csv"}, headers=other.headers
+    )
+    assert response.status_code == 404
+
+
+async def test_sales_pdf_is_capped_and_says_so(
+    cloud: Cloud, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def text_of(content: bytes) -> str:
+        return "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+    full = await cloud.client.get(
+        "/api/v1/reports/sales", params={**BOTH_DAYS, "format": "pdf", "page_size": 1}, headers=seeded.headers
+    )
+    text = text_of(full.content)
+    assert all(f"R-{n}" in text for n in (1, 2, 3, 5, 6)) and "TRUNCATED" not in text
+    monkeypatch.setattr(controllers, "PDF_MAX_RECEIPTS", 3)
+    capped = await cloud.client.get(
+        "/api/v1/reports/sales", params={**BOTH_DAYS, "format": "pdf"}, headers=seeded.headers
+    )
+    assert capped.status_code == 200
+    text = text_of(capped.content)
+    assert "TRUNCATED" in text and "first 3 of 5 receipts" in text
+    assert "R-6" in text and "R-3" in text and "R-1" not in text
+
+
+async def test_sales_csv_keyset_breaks_ties_by_id(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    acme = await cloud.tenancy("Acme")
+    hub = await add_hub(cloud, make_ingest(cloud), acme.tenant_id, acme.stores[0])
+    same_time = "2026-11-22T10:00:00+00:00"
+    docs = [
+        document(n, [("Espresso", 1, "1", 1190, 19)], [("cash", 1190)], at=same_time) for n in range(1, 8)
+    ]
+    assert (await hub.batch([("sale.completed", d) for d in docs])).stored == 7
+    monkeypatch.setattr(controllers, "CSV_CHUNK", 3)
+    response = await cloud.client.get(
+        "/api/v1/reports/sales", params={**DAY, "format": "csv"}, headers=acme.headers
+    )
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert sorted(r["sale_uuid"] for r in rows) == sorted(d.uuid for d in docs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.db.models import Event
 from cloud.db.models_config import ConfigRecord
 from cloud.db.models_reports import ReportSale, ReportShift
+from cloud.domain.reports import products as products_report
 from cloud.domain.reports import projection
 from protocols.sync.messages import CashMoved, ShiftClosed, ShiftOpened
 from tests.cloud.conftest import Cloud
@@ -169,6 +171,8 @@ async def test_product_margins_and_campaign_lift_from_the_config(cloud: Cloud) -
         "25.23",
     )
     assert rows["Tea"]["cost"] is None and rows["Tea"]["margin_percent"] is None
+    # No tax rate in the config: the margin stays on the lines' totals, flagged as such.
+    assert (rows["Espresso"]["net_revenue"], rows["Espresso"]["tax_known"]) == (3570, False)
     assert [r["name"] for r in products["by_quantity"]["top"]] == ["Cake", "Espresso"]
     assert [r["name"] for r in products["by_quantity"]["bottom"]] == ["Tea", "Espresso"]
     # A store's own cost price wins when the report covers that store.
@@ -206,3 +210,58 @@ async def test_product_margins_and_campaign_lift_from_the_config(cloud: Cloud) -
     )
     missing = await cloud.client.get("/api/v1/reports/campaigns/99", headers=acme.headers)
     assert missing.status_code == 404
+
+
+def test_tax_is_removed_half_up_to_a_minor_unit() -> None:
+    assert products_report.net_of_tax(1190, Decimal(19)) == 1000
+    assert products_report.net_of_tax(1189, Decimal(100)) == 595  # 594.5 half up, not half even
+    assert products_report.net_of_tax(-1189, Decimal(100)) == -595
+    assert products_report.net_of_tax(1070, Decimal(10)) == 973
+    assert products_report.net_of_tax(535, Decimal(0)) == 535
+
+
+async def test_product_margins_are_on_revenue_net_of_tax(cloud: Cloud) -> None:
+    acme = await cloud.tenancy("Acme")
+    hub = await add_hub(cloud, make_ingest(cloud), acme.tenant_id, acme.stores[0])
+    cake, small_cake = ("Cake", 2, "2", 1070, 10), ("Cake", 2, "1", 1055, 10)
+    tea, water = ("Tea", 3, "0.5", 535, 0), ("Water", 4, "1", 300, 0)
+    await hub.batch([
+        ("sale.completed", document(1, [ESPRESSO], [("cash", 1190)])),
+        ("sale.completed", document(2, [ESPRESSO, cake], [("card", 2260)])),
+        ("sale.completed", document(3, [small_cake, tea, water], [("cash", 1890)])),
+    ])  # fmt: skip
+    rates = {"1": {"name": "VAT 19", "rate": "19", "inclusive": True},
+             "2": {"name": "VAT 7", "rate": "7", "inclusive": True},
+             "4": {"name": "Levy 3", "rate": "3.0", "inclusive": True},
+             "5": {"name": "Sales tax", "rate": "10", "inclusive": False}}  # fmt: skip
+    for key, body in rates.items():
+        await _config(cloud, acme.tenant_id, "tax_rates", key, body)
+    await _config(cloud, acme.tenant_id, "tax_groups", "7", {"name": "VAT 7 + levy", "rate_ids": [2, 4]})
+    products = {"1": {"name": "Espresso", "cost_price": 300, "tax_rate_id": 1},
+                "2": {"name": "Cake", "cost_price": 400, "tax_group_id": 7},
+                "3": {"name": "Tea", "cost_price": 200, "tax_rate_id": 5},
+                "4": {"name": "Water", "cost_price": 100, "tax_rate_id": 99}}  # fmt: skip
+    for key, body in products.items():
+        await _config(cloud, acme.tenant_id, "products", key, body)
+    report = await _report(cloud, "products", acme.headers)
+    rows = {r["name"]: r for r in report["by_revenue"]["top"]}
+    figures = {
+        name: (r["revenue"], r["net_revenue"], r["tax_known"], r["cost"], r["profit"], r["margin_percent"])
+        for name, r in rows.items()
+    }
+    assert figures == {
+        # 2 x 1190 paid at 19 % included: 2 x 1000 net; (2000 - 600) / 2000.
+        "Espresso": (2380, 2000, True, 600, 1400, "70.00"),
+        # 7 % + 3 % of a group, line by line: 1070 -> 972.73 -> 973, 1055 -> 959.09 -> 959.
+        "Cake": (2125, 1932, True, 1200, 732, "37.89"),
+        # An exclusive rate: the line total is already net.
+        "Tea": (535, 535, True, 100, 435, "81.31"),
+        # A rate the config does not have: the total as is, flagged.
+        "Water": (300, 300, False, 100, 200, "66.67"),
+    }
+    csv = await cloud.client.get("/api/v1/reports/products", params={"format": "csv"}, headers=acme.headers)
+    lines = csv.text.splitlines()
+    assert lines[0] == ("ranking,position,product_id,name,category_id,quantity,revenue,net_revenue,tax_known,"
+                        "cost,profit,margin_percent")  # fmt: skip
+    assert "top by revenue,1,1,Espresso,,2.000,23.80,20.00,yes,6.00,14.00,70.00" in lines
+    assert "top by revenue,4,4,Water,,1.000,3.00,3.00,no,1.00,2.00,66.67" in lines

@@ -10,24 +10,31 @@ code from :mod:`cloud.domain.reports.filters`.
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import Provide
 from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.domain.auth.scopes import requires_scope
 from cloud.domain.auth.services import Caller
 from cloud.domain.reports import csv_export as tables
-from cloud.domain.reports.csv_export import Table, to_csv
+from cloud.domain.reports.csv_export import SALES_HEADER, Table, csv_rows, receipt_row, to_csv
 from cloud.domain.reports.filters import MEDIA_TYPES, parse_filters, parse_page, pick_format
 from cloud.domain.reports.pdf_export import render_pdf
 from cloud.domain.reports.products import campaign_performance, product_performance
 from cloud.domain.reports.schemas import Filters, SaleDetail
 from cloud.domain.reports.services import ReportService
 
+# The sales report's PDF holds at most this many documents (and says so); its CSV holds all of
+# them, read and written this many at a time.
+PDF_MAX_RECEIPTS = 2000
+CSV_CHUNK = 1000
 TABULAR = ("json", "csv")
 PRINTABLE = ("json", "csv", "pdf")
 
@@ -64,6 +71,19 @@ async def _answer(
     return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
+async def _sales_csv(
+    factory: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID, filters: Filters
+) -> AsyncIterator[bytes]:
+    """Every matching document as CSV, a chunk at a time (header first).
+
+    The stream outlives the request's own session, so it reads with a session of its own.
+    """
+    yield csv_rows([SALES_HEADER])
+    async with factory() as session:
+        async for receipts in ReportService(session, tenant_id).receipt_chunks(filters, CSV_CHUNK):
+            yield csv_rows(receipt_row(r) for r in receipts)
+
+
 async def report_filters(
     date_from: From = None, date_to: To = None, store_ids: StoreIds = None, employee: Employee = None,
     tender: Tender = None,
@@ -84,10 +104,27 @@ class ReportController(Controller):
         self, request: Request[Any, Any, Any], caller: Caller, db_session: AsyncSession, filters: Filters,
         fmt: Format = None, page: int = 1, page_size: int = 50,
     ) -> Response[Any]:  # fmt: skip
-        """Totals (count, gross, discounts, net, tax, total) and a page of documents, newest first."""
+        """Totals (count, gross, discounts, net, tax, total) and a page of documents, newest first.
+
+        JSON is paginated; CSV holds every matching document (streamed, ``page`` is ignored); PDF
+        the first :data:`PDF_MAX_RECEIPTS` of them and, when there are more, says so.
+        """
         chosen = pick_format(fmt, request.headers.get("accept"), PRINTABLE)
         number, size = parse_page(page, page_size)
-        report = await _service(caller, db_session).sales(filters, number, size)
+        service = _service(caller, db_session)
+        if chosen == "csv":
+            await service.stores(filters)  # 404 for another tenant's store before streaming
+            return Stream(
+                _sales_csv(request.app.state.session_factory, caller.tenant_id, filters),
+                media_type=MEDIA_TYPES["csv"],
+                headers={"Content-Disposition": 'attachment; filename="sales.csv"'},
+            )
+        if chosen == "pdf":
+            report = await service.sales(filters, 1, PDF_MAX_RECEIPTS)
+            matching = await service.receipt_count(filters)
+            table = tables.sales_table(report, matching=matching)
+            return await _answer(request, "sales", report, table, filters, chosen)
+        report = await service.sales(filters, number, size)
         return await _answer(request, "sales", report, tables.sales_table(report), filters, chosen)
 
     @get("/sales/{sale_uuid:str}", guards=[requires_scope("reports:read")])

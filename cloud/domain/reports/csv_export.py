@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -21,6 +21,7 @@ from cloud.domain.reports.schemas import (
     PeriodFigures,
     ProductReport,
     ProductRow,
+    Receipt,
     SalesReport,
     ShiftReport,
     TaxReport,
@@ -70,20 +71,32 @@ def _summary(totals: Totals) -> list[str]:
     ]
 
 
-def sales_table(report: SalesReport) -> Table:
-    """The page of documents (totals as the PDF's summary)."""
-    table = Table(
-        "Sales",
-        ["business_date", "created_at", "store_id", "doc_type", "number", "seller", "terminal", "gross",
-         "discounts", "net", "tax", "total", "sale_uuid"],
-        summary=_summary(report.totals),
-    )  # fmt: skip
-    for r in report.receipts:
-        table.rows.append([
-            r.business_date.isoformat(), r.created_at.isoformat(), str(r.store_id), r.doc_type, r.number_text,
-            r.seller, r.terminal_id, money(r.gross), money(r.discounts), money(r.net), money(r.tax), money(r.total),
-            r.sale_uuid,
-        ])  # fmt: skip
+SALES_HEADER = ["business_date", "created_at", "store_id", "doc_type", "number", "seller", "terminal", "gross",
+                "discounts", "net", "tax", "total", "sale_uuid"]  # fmt: skip
+
+
+def receipt_row(r: Receipt) -> list[str]:
+    """One document as a row of :data:`SALES_HEADER`."""
+    return [
+        r.business_date.isoformat(), r.created_at.isoformat(), str(r.store_id), r.doc_type, r.number_text,
+        r.seller, r.terminal_id, money(r.gross), money(r.discounts), money(r.net), money(r.tax), money(r.total),
+        r.sale_uuid,
+    ]  # fmt: skip
+
+
+def sales_table(report: SalesReport, *, matching: int | None = None) -> Table:
+    """The report's documents (totals as the PDF's summary).
+
+    ``matching``: how many documents match in all, when the report holds only the first ones;
+    the summary then says the table is truncated.
+    """
+    table = Table("Sales", list(SALES_HEADER), summary=_summary(report.totals))
+    table.rows.extend(receipt_row(r) for r in report.receipts)
+    if matching is not None and matching > len(report.receipts):
+        table.summary.append(
+            f"TRUNCATED: showing the first {len(report.receipts):,} of {matching:,} receipts; "
+            "export as CSV for all of them."
+        )
     return table
 
 
@@ -168,8 +181,8 @@ def product_table(report: ProductReport) -> Table:
     """The four rankings one after the other, named in the first column."""
     table = Table(
         "Product performance",
-        ["ranking", "position", "product_id", "name", "category_id", "quantity", "revenue", "cost", "profit",
-         "margin_percent"],
+        ["ranking", "position", "product_id", "name", "category_id", "quantity", "revenue", "net_revenue",
+         "tax_known", "cost", "profit", "margin_percent"],
     )  # fmt: skip
     rankings: Sequence[tuple[str, list[ProductRow]]] = (
         ("top by quantity", report.by_quantity.top), ("bottom by quantity", report.by_quantity.bottom),
@@ -179,7 +192,8 @@ def product_table(report: ProductReport) -> Table:
         for position, p in enumerate(rows, 1):
             table.rows.append([
                 name, str(position), "" if p.product_id is None else str(p.product_id), p.name, p.category_id or "",
-                p.quantity, money(p.revenue), money(p.cost), money(p.profit), p.margin_percent or "",
+                p.quantity, money(p.revenue), money(p.net_revenue), "yes" if p.tax_known else "no", money(p.cost),
+                money(p.profit), p.margin_percent or "",
             ])  # fmt: skip
     return table
 
@@ -220,10 +234,14 @@ def campaign_table(report: CampaignReport) -> Table:
     return table
 
 
-def to_csv(table: Table) -> bytes:
-    """The table as CSV bytes (UTF-8, CRLF line ends, header first)."""
+def csv_rows(rows: Iterable[Sequence[str]]) -> bytes:
+    """Rows as CSV bytes (UTF-8, CRLF line ends): a piece of a CSV streamed in chunks."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(table.header)
-    writer.writerows(table.rows)
+    writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
+
+
+def to_csv(table: Table) -> bytes:
+    """The table as CSV bytes (UTF-8, CRLF line ends, header first)."""
+    return csv_rows([table.header, *table.rows])

@@ -6,6 +6,11 @@ Cost and category of a product come from the config items (table ``config_items`
 package's models. A database without that table (or with another shape of it) simply has no
 costs: margins are then unknown, never wrong. A store's own item overrides the tenant's.
 
+Margins are taken on revenue net of tax, like the cost price: a product's ``tax_rate_id`` (section
+``tax_rates``: ``rate`` in percent as text, ``inclusive``) or ``tax_group_id`` (section
+``tax_groups``: ``rate_ids``) gives the tax inside its line totals, removed line by line. A
+product whose tax the config does not tell keeps the tax-inclusive total and is flagged.
+
 Campaigns are config items in section ``campaigns`` (help-center seed "Campaigns"): a period
 ``start_date``..``end_date`` (open end: up to ``to`` or today), an optional ``location_id``,
 and in ``data`` the reported products (``report_plus``), departments (``report_dpts``, i.e.
@@ -20,7 +25,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Boolean, Uuid, bindparam, func, inspect, select
@@ -55,6 +60,9 @@ class ProductInfo:
 
     cost_price: int | None
     category_id: str | None
+    # The percent of tax included in the product's line totals (0 for exclusive rates); None when
+    # the config does not tell (no rate or group, or one that is missing or unreadable).
+    inclusive_percent: Decimal | None = None
 
 
 def _body(value: Any) -> dict[str, Any]:
@@ -87,12 +95,12 @@ async def config_items(
     return [(row[0], str(row[1]), _body(row[2])) for row in rows]
 
 
-async def product_info(
-    session: AsyncSession, tenant_id: uuid.UUID, store_ids: tuple[uuid.UUID, ...] = ()
-) -> dict[int, ProductInfo]:
-    """Cost and category per product id; a store's item wins when the report covers one store."""
+def _chosen(
+    items: list[tuple[Any, str, dict[str, Any]]], store_ids: tuple[uuid.UUID, ...]
+) -> dict[str, dict[str, Any]]:
+    """Body per key: the tenant's item, or the store's own when the report covers that one store."""
     chosen: dict[str, tuple[bool, dict[str, Any]]] = {}
-    for store_id, key, body in await config_items(session, tenant_id, "products"):
+    for store_id, key, body in items:
         own = (
             store_id is not None
             and len(store_ids) == 1
@@ -102,8 +110,60 @@ async def product_info(
             continue
         if key not in chosen or own:
             chosen[key] = (own, body)
+    return {key: body for key, (_, body) in chosen.items()}
+
+
+def _id(value: Any) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    return str(value)
+
+
+def _rate(body: dict[str, Any] | None) -> Decimal | None:
+    """The percent a tax rate includes in prices (0 when exclusive); None when unreadable."""
+    if body is None:
+        return None
+    try:
+        rate = Decimal(str(body.get("rate")))
+    except InvalidOperation:
+        return None
+    if not rate.is_finite() or rate < 0:
+        return None
+    return rate if body.get("inclusive") is True else Decimal(0)
+
+
+def _tax_percent(
+    body: dict[str, Any], rates: dict[str, dict[str, Any]], groups: dict[str, dict[str, Any]]
+) -> Decimal | None:
+    """The inclusive tax percent of a product's lines, or None when the config does not tell."""
+    rate_id, group_id = _id(body.get("tax_rate_id")), _id(body.get("tax_group_id"))
+    if rate_id is not None:
+        return _rate(rates.get(rate_id))
+    if group_id is None or group_id not in groups:
+        return None
+    rate_ids = groups[group_id].get("rate_ids")
+    if not isinstance(rate_ids, list):
+        return None
+    # A group's rates are summed as simple rates: a compound rate (tax on tax) is treated as if it
+    # were simple, a small error that only such groups carry.
+    total = Decimal(0)
+    for member in rate_ids:
+        rate = _rate(rates.get(str(member)))
+        if rate is None:
+            return None
+        total += rate
+    return total
+
+
+async def product_info(
+    session: AsyncSession, tenant_id: uuid.UUID, store_ids: tuple[uuid.UUID, ...] = ()
+) -> dict[int, ProductInfo]:
+    """Cost, category and tax per product id; a store's item wins when the report covers one store."""
+    chosen = _chosen(await config_items(session, tenant_id, "products"), store_ids)
+    rates = _chosen(await config_items(session, tenant_id, "tax_rates"), store_ids) if chosen else {}
+    groups = _chosen(await config_items(session, tenant_id, "tax_groups"), store_ids) if chosen else {}
     products: dict[int, ProductInfo] = {}
-    for key, (_, body) in chosen.items():
+    for key, body in chosen.items():
         try:
             product_id = int(key)
         except ValueError:
@@ -113,28 +173,54 @@ async def product_info(
         products[product_id] = ProductInfo(
             cost_price=cost if isinstance(cost, int) and not isinstance(cost, bool) else None,
             category_id=None if category is None else str(category),
+            inclusive_percent=_tax_percent(body, rates, groups),
         )
     return products
 
 
+def net_of_tax(total: int, inclusive_percent: Decimal) -> int:
+    """A line total without the ``inclusive_percent`` of tax inside it, half up to a minor unit."""
+    if not inclusive_percent:
+        return total
+    net = Decimal(total) * 100 / (100 + inclusive_percent)
+    return int(net.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def _row(
-    product_id: int | None, name: str, quantity: Decimal, revenue: int, info: ProductInfo | None
+    product_id: int | None,
+    name: str,
+    quantity: Decimal,
+    revenue: int,
+    line_totals: list[tuple[int, int]],
+    info: ProductInfo | None,
 ) -> ProductRow:
+    """A product's row; ``line_totals`` are (line total after discounts, number of such lines)."""
+    percent = info.inclusive_percent if info is not None else None
+    net_revenue = revenue
+    if percent is not None:
+        net_revenue = sum(net_of_tax(total, percent) * count for total, count in line_totals)
     cost = profit = None
     margin = None
     if info is not None and info.cost_price is not None:
         cost = int((info.cost_price * quantity).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-        profit = revenue - cost
-        if revenue:
-            margin = str((Decimal(profit) * 100 / Decimal(revenue)).quantize(CENT, rounding=ROUND_HALF_EVEN))
+        profit = net_revenue - cost
+        if net_revenue:
+            margin = str(
+                (Decimal(profit) * 100 / Decimal(net_revenue)).quantize(CENT, rounding=ROUND_HALF_EVEN)
+            )
     return ProductRow(
         product_id=product_id, name=name, category_id=info.category_id if info else None,
-        quantity=f"{quantity.quantize(MILLI):f}", revenue=revenue, cost=cost, profit=profit, margin_percent=margin,
+        quantity=f"{quantity.quantize(MILLI):f}", revenue=revenue, net_revenue=net_revenue,
+        tax_known=percent is not None, cost=cost, profit=profit, margin_percent=margin,
     )  # fmt: skip
 
 
 async def product_performance(service: ReportService, filters: Filters, limit: int = 10) -> ProductReport:
-    """Top and bottom ``limit`` products by quantity and by revenue (net of discounts)."""
+    """Top and bottom ``limit`` products by quantity and by revenue (net of discounts).
+
+    Tax is removed from each line on its own (then summed), as the receipt computed it; lines are
+    read grouped by product and amount, so the rows read stay few however many lines were sold.
+    """
     await service.stores(filters)
     query = (
         select(
@@ -147,13 +233,23 @@ async def product_performance(service: ReportService, filters: Filters, limit: i
         .where(*service.sale_where(filters))
         .group_by(ReportSaleLine.product_id)
     )
+    amounts = (
+        select(ReportSaleLine.product_id, ReportSaleLine.net, func.count().label("lines"))
+        .join(ReportSale, ReportSale.id == ReportSaleLine.sale_id)
+        .where(*service.sale_where(filters), ReportSaleLine.product_id.is_not(None))
+        .group_by(ReportSaleLine.product_id, ReportSaleLine.net)
+    )
     info = await product_info(service.session, service.tenant_id, filters.store_ids)
+    line_totals: dict[int, list[tuple[int, int]]] = {}
+    for a in await service.session.execute(amounts):
+        line_totals.setdefault(int(a.product_id), []).append((int(a.net), int(a.lines)))
     rows = [
         _row(
             r.product_id,
             r.name,
             Decimal(r.quantity),
             int(r.revenue),
+            line_totals.get(r.product_id, []) if r.product_id is not None else [],
             info.get(r.product_id) if r.product_id else None,
         )
         for r in await service.session.execute(query)

@@ -169,14 +169,20 @@ class ShiftReport(msgspec.Struct, kw_only=True):
 
 
 class ProductRow(msgspec.Struct, kw_only=True):
-    """A product's sales; ``revenue`` is the lines' net (after discounts). Cost, profit and
-    margin are known when the products config gives a ``cost_price`` (per unit)."""
+    """A product's sales; ``revenue`` is what customers paid for it (the lines' totals after
+    discounts, tax included when prices include it); ``net_revenue`` is that without tax, line by
+    line, from the product's tax rate or group in the config. ``tax_known`` is false when the
+    config does not tell the product's tax: ``net_revenue`` is then ``revenue`` as is. Cost,
+    profit (``net_revenue - cost``) and margin (profit over ``net_revenue``) are known when the
+    products config gives a ``cost_price`` (per unit, net of tax)."""
 
     product_id: int | None
     name: str
     category_id: str | None
     quantity: str
     revenue: int
+    net_revenue: int
+    tax_known: bool
     cost: int | None
     profit: int | None
     margin_percent: str | None

@@ -9,11 +9,12 @@ names another tenant's store (or none at all) is 404, the same answer as for a m
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.models import Store
@@ -49,6 +50,8 @@ from cloud.domain.reports.schemas import (
 )
 from cloud.errors import NotFound
 
+# Newest first; the id breaks ties so that keyset pages never skip or repeat a document.
+SALE_ORDER = (ReportSale.business_date.desc(), ReportSale.created_at.desc(), ReportSale.id.desc())
 SUMS = ("sales_count", "refund_count", "gross", "discounts", "net", "tax", "total", "refund_total")
 
 
@@ -75,6 +78,21 @@ def _receipt(sale: ReportSale) -> Receipt:
         terminal_id=sale.terminal_id, gross=sale.gross, discounts=sale.discounts, net=sale.net, tax=sale.tax,
         total=sale.total,
     )  # fmt: skip
+
+
+def _older_than(sale: ReportSale) -> ColumnElement[bool]:
+    """Documents after ``sale`` in :data:`SALE_ORDER` (a keyset condition, spelled out so that
+    SQLite and PostgreSQL read it alike)."""
+    return or_(
+        ReportSale.business_date < sale.business_date,
+        and_(
+            ReportSale.business_date == sale.business_date,
+            or_(
+                ReportSale.created_at < sale.created_at,
+                and_(ReportSale.created_at == sale.created_at, ReportSale.id < sale.id),
+            ),
+        ),
+    )
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> int | None:
@@ -151,7 +169,7 @@ class ReportService:
         query = (
             select(ReportSale)
             .where(*self.sale_where(filters))
-            .order_by(ReportSale.business_date.desc(), ReportSale.created_at.desc(), ReportSale.id.desc())
+            .order_by(*SALE_ORDER)
             .offset((page - 1) * page_size)
             .limit(page_size)
         )
@@ -159,6 +177,32 @@ class ReportService:
         return SalesReport(
             totals=await self.totals(filters), page=page, page_size=page_size, receipts=receipts
         )
+
+    async def receipt_count(self, filters: Filters) -> int:
+        """How many documents match (the same ones :meth:`receipt_chunks` yields)."""
+        query = select(func.count()).select_from(ReportSale).where(*self.sale_where(filters))
+        return int(await self.session.scalar(query) or 0)
+
+    async def receipt_chunks(self, filters: Filters, chunk_size: int = 1000) -> AsyncIterator[list[Receipt]]:
+        """Every matching document, newest first, ``chunk_size`` at a time.
+
+        Keyset pagination (never OFFSET): each chunk starts after the last document of the one
+        before, so a month of 100,000+ documents is read in constant memory and time per chunk.
+        """
+        last: ReportSale | None = None
+        while True:
+            query = select(ReportSale).where(*self.sale_where(filters))
+            if last is not None:
+                query = query.where(_older_than(last))
+            sales = list(await self.session.scalars(query.order_by(*SALE_ORDER).limit(chunk_size)))
+            if not sales:
+                return
+            receipts = [_receipt(sale) for sale in sales]
+            last = sales[-1]
+            self.session.expunge_all()  # nothing of the chunk stays in the identity map
+            yield receipts
+            if len(sales) < chunk_size:
+                return
 
     async def sale(self, sale_uuid: str) -> SaleDetail:
         """One document of the tenant with its lines, taxes and payments; 404 otherwise."""
