@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from hub.db.database import Database
-from hub.domain import audit
+from hub.domain import audit, cloud_managed
 from hub.domain.clock import now_iso
 from hub.domain.errors import Invalid
 from protocols.sync.store_settings import (
@@ -59,6 +59,7 @@ class StoreSettingsService:
         return self._cached
 
     async def replace(self, settings: StoreSettings, *, actor: str) -> VersionedSettings:
+        await cloud_managed.ensure_local(self._db, cloud_managed.STORE_SETTINGS)
         try:
             ZoneInfo(settings.timezone)
         except (ZoneInfoNotFoundError, ValueError):

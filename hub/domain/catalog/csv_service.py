@@ -167,6 +167,9 @@ class CsvService:
         return report
 
     async def import_products(self, request: ImportRequest, *, actor: str) -> ImportReport:
+        # The import writes products and creates the categories it names.
+        await self.catalog.ensure_local("products")
+        await self.catalog.ensure_local("categories")
         exponent = (await self.catalog.settings.get()).settings.currency_exponent
 
         async def apply(tx: Transaction, values: dict[str, str], lookups: _Lookups) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from hub.db.database import Database, Transaction
-from hub.domain import audit
+from hub.domain import audit, cloud_managed
 from hub.domain.catalog import reference_store as refs
 from hub.domain.catalog import stock
 from hub.domain.catalog.adapter import CatalogAdapter
@@ -49,6 +49,18 @@ from hub.domain.catalog.schemas import (
 from hub.domain.money import format_signed_quantity
 from hub.domain.store_settings import StoreSettingsService
 
+# Tables that are also cloud config sections (by the same name): refused once the cloud manages
+# them (:mod:`hub.domain.cloud_managed`). Customers and stock are the store's own.
+CONFIG_TABLES = frozenset(
+    {
+        cloud_managed.TAX_RATES,
+        cloud_managed.TAX_GROUPS,
+        cloud_managed.UNITS,
+        cloud_managed.CATEGORIES,
+        cloud_managed.PRODUCTS,
+    }
+)
+
 
 class CatalogService:
     """Products, variants, categories, units, taxes, customers and stock; CSV in :mod:`csv_service`."""
@@ -68,10 +80,16 @@ class CatalogService:
             await audit.record(tx, actor=actor, action=action, target=target, details=details or {})
             tx.after_commit(self.adapter.invalidate)
 
+    async def ensure_local(self, table: str) -> None:
+        """Refuse a local write to ``table`` once the cloud manages it (409 managed_by_cloud)."""
+        if table in CONFIG_TABLES:
+            await cloud_managed.ensure_local(self.db, table)
+
     # --- generic: patch and archive ------------------------------------------------------
 
     async def patch(self, table: str, row_id: int, body: msgspec.Struct, *, actor: str) -> None:
         """Change some fields of a tax rate, tax group, unit, category or customer."""
+        await self.ensure_local(table)
         fields = changes(body)
         async with self.write(
             actor,
@@ -83,6 +101,7 @@ class CatalogService:
 
     async def archive(self, table: str, row_id: int, *, actor: str) -> None:
         """Archive a row (it stays for the sales that name it); refused while in use."""
+        await self.ensure_local(table)
         name = refs.TABLES.get(table, "product")
         async with self.write(actor, f"{name}.archived", f"{name}:{row_id}") as tx:
             if table == "products":
@@ -104,6 +123,7 @@ class CatalogService:
         return refs.tax_rate_view(await refs.require(self.db, "tax_rates", rate_id))
 
     async def save_tax_rate(self, body: TaxRateIn, *, actor: str, rate_id: int | None = None) -> TaxRateView:
+        await self.ensure_local("tax_rates")
         async with self.write(
             actor, "tax_rate.saved", f"tax_rate:{rate_id or 'new'}", {"name": body.name}
         ) as tx:
@@ -120,6 +140,7 @@ class CatalogService:
     async def save_tax_group(
         self, body: TaxGroupIn, *, actor: str, group_id: int | None = None
     ) -> TaxGroupView:
+        await self.ensure_local("tax_groups")
         async with self.write(
             actor, "tax_group.saved", f"tax_group:{group_id or 'new'}", {"name": body.name}
         ) as tx:
@@ -138,6 +159,7 @@ class CatalogService:
         return refs.unit_view(await refs.require(self.db, "units", unit_id))
 
     async def save_unit(self, body: UnitIn, *, actor: str, unit_id: int | None = None) -> UnitView:
+        await self.ensure_local("units")
         async with self.write(actor, "unit.saved", f"unit:{unit_id or 'new'}", {"name": body.name}) as tx:
             unit_id = await refs.save_unit(tx, body, unit_id)
         return await self.unit(unit_id)
@@ -154,6 +176,7 @@ class CatalogService:
     async def save_category(
         self, body: CategoryIn, *, actor: str, category_id: int | None = None
     ) -> CategoryView:
+        await self.ensure_local("categories")
         async with self.write(
             actor, "category.saved", f"category:{category_id or 'new'}", {"name": body.name}
         ) as tx:
@@ -204,6 +227,7 @@ class CatalogService:
         return await get_product(self.db, product_id)
 
     async def create_product(self, body: ProductIn, *, actor: str) -> ProductView:
+        await self.ensure_local("products")
         async with self.write(
             actor, "product.created", "product:new", {"name": body.name, "price": body.price}
         ) as tx:
@@ -211,6 +235,7 @@ class CatalogService:
         return await self.product(product_id)
 
     async def patch_product(self, product_id: int, body: ProductPatch, *, actor: str) -> ProductView:
+        await self.ensure_local("products")
         details = msgspec.to_builtins(body)  # UNSET fields are left out
         async with self.write(actor, "product.updated", f"product:{product_id}", details) as tx:
             await patch_product(tx, product_id, body)
@@ -222,6 +247,7 @@ class CatalogService:
         return next(v for v in product.variants if v.id == variant_id)
 
     async def add_variant(self, product_id: int, body: VariantIn, *, actor: str) -> VariantView:
+        await self.ensure_local("products")
         async with self.write(actor, "variant.created", f"product:{product_id}", {"name": body.name}) as tx:
             await get_product(tx, product_id)
             variant_id = await insert_variant(tx, product_id, body)
@@ -230,6 +256,7 @@ class CatalogService:
     async def patch_variant(
         self, product_id: int, variant_id: int, body: VariantPatch, *, actor: str
     ) -> VariantView:
+        await self.ensure_local("products")
         details = {"variant_id": variant_id, **msgspec.to_builtins(body)}
         async with self.write(actor, "variant.updated", f"product:{product_id}", details) as tx:
             await patch_variant(tx, product_id, variant_id, body)

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import msgspec
 
 from hub.db.database import Database, Transaction
-from hub.domain import audit
+from hub.domain import audit, cloud_managed
 from hub.domain.clock import now_iso
 from hub.domain.cloud_config import catalog, pos
 from hub.domain.cloud_config.checks import check_references
@@ -161,6 +161,7 @@ async def _apply(
             await events.append(
                 tx, "config.applied", {"version": delta.version, "sections": list(decoded.sections)}
             )
+        tx.after_commit(lambda: cloud_managed.forget(db))
         for callback in invalidate:
             tx.after_commit(callback)
     log.info(

@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from hub.db.database import Database
-from hub.domain import audit
+from hub.domain import audit, cloud_managed
 from hub.domain.clock import now_iso
 from hub.domain.errors import Conflict, Invalid, NotFound
 from hub.domain.infocodes.schemas import (
@@ -64,6 +64,7 @@ class Infocodes:
     # --- authoring -------------------------------------------------------------------------
 
     async def create(self, body: InfocodeIn, *, actor: str) -> InfocodeView:
+        await cloud_managed.ensure_local(self._db, cloud_managed.INFOCODES)
         if body.input_type == "functionbuttons" and not body.subcodes:
             raise Invalid("subcodes_required", "a functionbuttons code needs its buttons (subcodes)")
         if body.input_type == "agelimit" and body.validation.minval is None:

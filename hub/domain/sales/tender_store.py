@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from hub.db.database import Database
-from hub.domain import audit
+from hub.domain import audit, cloud_managed
 from hub.domain.sales.errors import Invalid, NotFound
 from hub.domain.sales.tenders import Tender
 
@@ -60,6 +60,7 @@ class TenderStore:
 
     async def put(self, tender: Tender, *, actor: str) -> Tender:
         """Create or replace a tender (it keeps its id, so past payments still name it)."""
+        await cloud_managed.ensure_local(self._db, cloud_managed.TENDERS)
         tenders = await self.all()
         if (
             tender.change_tender is not None

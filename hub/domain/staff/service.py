@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hub.db.database import Database
-from hub.domain import audit
+from hub.domain import audit, cloud_managed
 from hub.domain.clock import iso, now
 from hub.domain.errors import Conflict, DomainError, Invalid, NotFound
 from hub.domain.money import format_percent, parse_percent
@@ -113,6 +113,7 @@ class StaffService:
         return MatrixView(permissions=PERMISSIONS, roles={role: sorted(matrix[role]) for role in ROLES})
 
     async def set_role(self, role: str, permissions: list[str], *, actor: str) -> MatrixView:
+        await cloud_managed.ensure_local(self._db, cloud_managed.ROLES)
         if role not in ROLES:
             raise NotFound("role_not_found", f"no role {role!r}; roles are {', '.join(ROLES)}")
         unknown = sorted(set(permissions) - EVERYTHING)
@@ -164,6 +165,7 @@ class StaffService:
         return employee_view(await self.employee_row(employee_id))
 
     async def create(self, body: EmployeeIn, *, actor: str) -> EmployeeView:
+        await cloud_managed.ensure_local(self._db, cloud_managed.EMPLOYEES)
         parse_percent(body.commission_rate)
         pin_hash = await pins.hash_pin(body.pin)
         at = iso(self._clock())
@@ -192,6 +194,7 @@ class StaffService:
         return await self.employee(int(row["id"]))
 
     async def update(self, employee_id: int, body: EmployeePatch, *, actor: str) -> EmployeeView:
+        await cloud_managed.ensure_local(self._db, cloud_managed.EMPLOYEES)
         await self.employee(employee_id)
         fields = {
             k: getattr(body, k)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from hub.db.database import Database, Transaction
-from hub.domain import audit
+from hub.domain import audit, cloud_managed
 from hub.domain.clock import now, now_iso
 from hub.domain.errors import Invalid, NotFound
 from hub.domain.money import MAX_AMOUNT, MoneyError, format_quantity, parse_quantity
@@ -324,6 +324,7 @@ class SalesTargets:
 
     async def create(self, body: SalesTargetIn, *, actor: str) -> SalesTargetView:
         """Add a target (and its daily goals when ``days`` is given)."""
+        await cloud_managed.ensure_local(self.db, cloud_managed.SALES_TARGETS)
         at = now_iso()
         async with self.db.transaction() as tx:
             location_id = await self._validate(tx, body)
@@ -357,6 +358,7 @@ class SalesTargets:
     async def update(self, target_id: int, body: SalesTargetIn, *, actor: str) -> SalesTargetView:
         """Replace a target's fields; its daily goals are replaced when ``days`` is given, else
         kept, and must fit the new period and type."""
+        await cloud_managed.ensure_local(self.db, cloud_managed.SALES_TARGETS)
         async with self.db.transaction() as tx:
             current = await tx.fetchone("SELECT type FROM sales_targets WHERE id = ?", (target_id,))
             if current is None:
@@ -411,6 +413,7 @@ class SalesTargets:
         self, target_id: int, days_in: Sequence[DayTargetIn], *, actor: str
     ) -> SalesTargetView:
         """Replace the daily goals of a target (days left out have no goal)."""
+        await cloud_managed.ensure_local(self.db, cloud_managed.SALES_TARGETS)
         async with self.db.transaction() as tx:
             row = await tx.fetchone("SELECT * FROM sales_targets WHERE id = ?", (target_id,))
             if row is None:
@@ -430,6 +433,7 @@ class SalesTargets:
 
     async def delete(self, target_id: int, *, actor: str) -> None:
         """Remove a target and its daily goals (sales are not touched)."""
+        await cloud_managed.ensure_local(self.db, cloud_managed.SALES_TARGETS)
         async with self.db.transaction() as tx:
             row = await tx.fetchone("SELECT name FROM sales_targets WHERE id = ?", (target_id,))
             if row is None:
