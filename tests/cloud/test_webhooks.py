@@ -313,7 +313,8 @@ async def test_two_workers_never_claim_the_same_delivery_and_a_lost_claim_is_ret
     await register(cloud, acme, "http://127.0.0.1:9/hook")
     for n in range(12):
         await emit_now(cloud, acme.tenant_id, "order.created", {"n": n})
-    policy = DeliveryPolicy(lease_s=0.5, timeout_s=0.2, batch=50, concurrency=50)
+    # A lease long enough that a busy machine cannot let it lapse between the claims below.
+    policy = DeliveryPolicy(lease_s=3.0, timeout_s=0.2, batch=50, concurrency=50)
     one, two = DeliveryWorker(cloud.sessions, policy), DeliveryWorker(cloud.sessions, policy)
     first, second = await asyncio.gather(one.claim(12), two.claim(12))
     ids = [c.id for c in first] + [c.id for c in second]
@@ -322,7 +323,7 @@ async def test_two_workers_never_claim_the_same_delivery_and_a_lost_claim_is_ret
 
     # a worker that died holding claims: after the lease another takes them, the dead one's
     # late outcome no longer counts
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(3.1)
     retaken = await two.claim(12)
     assert len(retaken) == 12
     assert all(c.attempts == 2 for c in retaken)

@@ -248,7 +248,8 @@ class HubProcess:
         )
         log.close()
         if wait:
-            wait_for(self._ready, timeout=15, what=f"hub ready on {self.url} (log: {self.log_path})")
+            # Generous: a loaded CI box (fifty hubs starting in a parallel test) slows start-up.
+            wait_for(self._ready, timeout=45, what=f"hub ready on {self.url} (log: {self.log_path})")
         return self
 
     def _ready(self) -> bool:
