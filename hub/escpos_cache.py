@@ -11,12 +11,19 @@ This must run before anything imports ``protocols.escpos``.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import logging
 import os
+import pickle
 import platform
 import tempfile
 from pathlib import Path
 
+import yaml
+
 ENV = "ESCPOS_CAPABILITIES_PICKLE_DIR"
+log = logging.getLogger(__name__)
 
 
 def candidates(data_dir: Path | None) -> list[Path]:
@@ -39,6 +46,8 @@ def use_persistent_escpos_cache(data_dir: Path | None) -> Path | None:
     """
     preset = os.environ.get(ENV)
     if preset:
+        if os.access(preset, os.W_OK | os.X_OK):
+            _prepare(Path(preset))
         return Path(preset)
     for directory in candidates(data_dir):
         try:
@@ -46,10 +55,55 @@ def use_persistent_escpos_cache(data_dir: Path | None) -> Path | None:
         except OSError:
             continue
         if os.access(directory, os.W_OK | os.X_OK) and directory.stat().st_uid == os.getuid():
-            _drop_torn_pickle(directory)
+            _prepare(directory)
             os.environ[ENV] = str(directory)
             return directory
     return None
+
+
+def _prepare(directory: Path) -> None:
+    _drop_torn_pickle(directory)
+    try:
+        _build_pickle(directory)
+    except (OSError, ValueError, pickle.PickleError, yaml.YAMLError) as exc:
+        # python-escpos then builds it itself, as before: slower for one start, never fatal.
+        log.debug("could not prepare the printer database cache", extra={"error": str(exc)})
+
+
+def _build_pickle(directory: Path) -> None:
+    """Write python-escpos' pickle ourselves, atomically, when it is missing or stale.
+
+    python-escpos writes the file in place while it parses, so a second process starting in
+    that half second (a CLI command beside the daemon, test workers, a restart) reads a torn
+    file and fails on import. Built here into a temporary file and renamed into place, the
+    pickle is either absent, old or complete; python-escpos finds it newer than its database
+    and only reads it.
+    """
+    if os.environ.get("ESCPOS_CAPABILITIES_FILE"):
+        return  # a database of the operator's own: python-escpos handles that one
+    spec = importlib.util.find_spec("escpos")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    source = Path(next(iter(spec.submodule_search_locations))) / "capabilities.json"
+    cached = directory / f"{platform.python_version()}.capabilities.pickle"
+    try:
+        if cached.stat().st_mtime > source.stat().st_mtime:
+            return
+    except FileNotFoundError:
+        pass
+    with source.open(encoding="utf-8") as handle:
+        database = yaml.safe_load(handle)  # how python-escpos reads it (the file is JSON)
+    if not database:
+        raise ValueError(f"{source} holds no printer database")
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".capabilities-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            pickle.dump(database, out)
+        os.replace(temporary, cached)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _drop_torn_pickle(directory: Path) -> None:

@@ -69,3 +69,23 @@ def test_systemd_cache_directory_comes_first(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("CACHE_DIRECTORY", f"{tmp_path / 'var-cache'}:{tmp_path / 'other'}")
     assert use_persistent_escpos_cache(tmp_path / "data") == tmp_path / "var-cache"
     assert os.environ[ENV] == str(tmp_path / "var-cache")
+
+
+def test_processes_starting_together_on_an_empty_cache_all_start(tmp_path: Path) -> None:
+    """A CLI command beside the daemon, or test workers: none may read a half-written cache."""
+    env = {k: v for k, v in os.environ.items() if k not in (ENV, "CACHE_DIRECTORY")}
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", IMPORT_RENDERER, str(tmp_path)],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(6)
+    ]
+    for start in starts:
+        _, stderr = start.communicate(timeout=120)
+        assert start.returncode == 0, stderr
+    assert _pickle(tmp_path).read_bytes().endswith(b".")
+    assert not list((tmp_path / "cache").glob(".capabilities-*")), "a temporary file was left behind"
