@@ -11,6 +11,5 @@ cd "$(dirname "$0")"
 SMARTPOS_EXTRA_APT="systemd iproute2 shellcheck mosquitto openssl chromium ${SMARTPOS_EXTRA_APT:-}" ./run-hub.sh --setup-only
 # Tests run in parallel workers (pytest-xdist): most of their time is spent waiting on
 # processes, brokers and databases, and each test has its own ports, files and databases.
-# SMARTPOS_TEST_WORKERS=0 runs them in this process, one after another. Tests marked
-# xdist_group("heavy") (fifty hubs, a day of sales) share one worker so they never overlap.
-exec .venv/bin/python -m pytest -n "${SMARTPOS_TEST_WORKERS:-4}" --dist loadgroup "$@"
+# SMARTPOS_TEST_WORKERS=0 runs them in this process, one after another.
+exec .venv/bin/python -m pytest -n "${SMARTPOS_TEST_WORKERS:-4}" "$@"

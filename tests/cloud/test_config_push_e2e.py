@@ -54,7 +54,6 @@ def hub_price(hub: HubProcess, product_id: int) -> int:
 
 
 @pytest.mark.timeout(400)
-@pytest.mark.xdist_group("heavy")  # fifty hubs: one worker runs the heaviest tests one after another
 def test_a_5000_product_catalog_reaches_50_hubs_and_a_config_they_refuse_changes_nothing(
     tmp_path: Path, cloud: CloudProcess
 ) -> None:

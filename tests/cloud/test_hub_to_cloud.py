@@ -61,7 +61,6 @@ async def _sell_many(url: str, token: str, product: int, count: int, clients: in
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xdist_group("heavy")  # one worker runs the heaviest tests one after another
 def test_a_day_offline_with_5000_sales_arrives_exactly_once(stack: Stack) -> None:
     stack.broker.stop()  # the store's internet is down all day
     hub = stack.hub.start()

@@ -21,21 +21,37 @@ BIN = Path(sys.executable).parent
 
 # Servers under test listen below Linux's ephemeral range (32768-60999 by default): a port the
 # kernel handed out with bind(0) can be taken by any outgoing connection (a hub's MQTT link, an
-# HTTP client) before the server binds it, which fifty hubs starting together made happen.
-_LISTEN_PORTS = range(20000, 32000)
+# HTTP client) before the server binds it, which fifty hubs starting together made happen. Each
+# pytest-xdist worker draws from its own slice, and a port is never handed out twice by one
+# process (fifty hubs are given their ports before any of them binds).
+_LISTEN_FIRST, _LISTEN_END = 20000, 32000
+_issued: set[int] = set()
+
+
+def _port_slice() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    size = (_LISTEN_END - _LISTEN_FIRST) // max(count, 1)
+    start = _LISTEN_FIRST + (index % max(count, 1)) * size
+    return range(start, start + size)
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago, outside the ephemeral range."""
-    for _ in range(200):
-        port = random.choice(_LISTEN_PORTS)
+    """A TCP port on 127.0.0.1 that was free a moment ago and not yet handed out by this process."""
+    ports = _port_slice()
+    for _ in range(500):
+        port = random.choice(ports)
+        if port in _issued:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
-    raise RuntimeError("no free TCP port between 20000 and 32000 on 127.0.0.1")
+        _issued.add(port)
+        return port
+    raise RuntimeError(f"no free TCP port in {ports.start}-{ports.stop - 1} on 127.0.0.1")
 
 
 def wait_for(
