@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
+from drivers.discovery.base import FoundDevice
 from drivers.transports.base import Transport
 
 
@@ -49,6 +50,17 @@ class DeviceDriver(abc.ABC):
         self.device_id = device_id
         self.transport = transport
         self.options = options
+
+    @classmethod
+    def supports(cls, found: FoundDevice) -> int:
+        """How well this driver fits a discovered device: 0 not at all, higher is better.
+
+        The registry offers every discovered device to every driver; the highest score wins
+        and ties go to the driver listed first, so a specific driver (a Star raster model)
+        outranks a generic one (any printer-class device) by scoring higher. Must be cheap
+        and must not touch the device.
+        """
+        return 0
 
     @classmethod
     def parse_options(cls, raw: dict[str, Any]) -> Any:
@@ -88,4 +100,39 @@ class PrinterDriver(DeviceDriver):
         ``on_health`` and the wait goes on, since a printer finishes buffered data by itself
         once it recovers. Errors raised here carry ``sent=True`` when bytes may have reached
         the printer, so the caller knows a retry could duplicate paper.
+        """
+
+
+class DisplayDriver(DeviceDriver):
+    """A customer-facing line display (pole display): a few lines of a few characters."""
+
+    kind = "line_display"
+
+    @property
+    @abc.abstractmethod
+    def size(self) -> tuple[int, int]:
+        """``(columns, rows)`` of the display, e.g. ``(20, 2)``."""
+
+    @abc.abstractmethod
+    async def show(self, lines: tuple[str, ...]) -> None:
+        """Replace what the display shows with ``lines`` (cut or padded to its size)."""
+
+    @abc.abstractmethod
+    async def clear(self) -> None:
+        """Blank the display."""
+
+
+ScanCallback = Callable[[str], Awaitable[None]]
+
+
+class ScannerDriver(DeviceDriver):
+    """A serial barcode scanner: it only talks, each scan a line of text."""
+
+    kind = "scanner"
+
+    @abc.abstractmethod
+    async def scans(self, on_scan: ScanCallback) -> None:
+        """Read scans and pass each decoded code to ``on_scan`` until the link breaks.
+
+        Returns never on its own: raises ``DeviceOffline`` when the port goes away.
         """

@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from drivers.base import DeviceHealth, HealthCallback, PrinterDriver
+from drivers.discovery.base import FoundDevice
 from drivers.errors import CoverOpen, DeviceError, DeviceOffline, PaperOut, ProtocolError, Timeout
 from drivers.transports.base import Transport
 from protocols.escpos import (
@@ -38,6 +39,14 @@ log = logging.getLogger(__name__)
 
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
 _STATUS_ORDER = (1, 2, 3, 4)
+
+# What marks a discovered device as an ESC/POS printer (reference sheet): the USB printer
+# class 7 or a POS vendor id (Epson, Star, Bixolon, Citizen, Xprinter/generic x2), raw port
+# 9100 announced over mDNS, the BLE printer services, or a serial port whose probe answered.
+_USB_PRINTER_CLASS = 7
+_POS_VENDOR_IDS = frozenset({0x04B8, 0x0519, 0x1504, 0x1D90, 0x0416, 0x0483})
+_RAW_MDNS_SERVICE = "_pdl-datastream._tcp"
+_BLE_PRINTER_SERVICES = frozenset({"18f0", "ffe0"})
 
 
 class EscposOptions(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -88,6 +97,26 @@ class EscposPrinter(PrinterDriver):
     name = "escpos"
     Options = EscposOptions
     options: EscposOptions
+
+    @classmethod
+    def supports(cls, found: FoundDevice) -> int:
+        """10 for anything that looks like an ESC/POS printer, 0 otherwise.
+
+        Generic on purpose: a model-specific driver (Star raster) scores higher and wins. A
+        printer announced only as ``_ipp._tcp``/``_printer._tcp`` scores 0: we speak neither
+        IPP nor LPD, only raw ESC/POS on port 9100.
+        """
+        if found.bus == "usb":
+            usb_printer = _USB_PRINTER_CLASS in found.usb_classes or found.vendor_id in _POS_VENDOR_IDS
+            return 10 if usb_printer else 0
+        if found.bus == "mdns":
+            # Service types may come fully qualified ("_pdl-datastream._tcp.local.").
+            types = {service.removesuffix(".").removesuffix(".local") for service in found.services}
+            return 10 if _RAW_MDNS_SERVICE in types else 0
+        if found.bus == "ble":
+            return 10 if _BLE_PRINTER_SERVICES & {s.lower() for s in found.services} else 0
+        # A serial port: only one whose (bounded, opt-in) probe got an ESC/POS answer.
+        return 10 if found.properties.get("probe") == "escpos" else 0
 
     def __init__(self, device_id: str, transport: Transport, options: EscposOptions) -> None:
         super().__init__(device_id, transport, options)

@@ -100,7 +100,7 @@ def encode_text(text: str, codepage: CodePage) -> bytes:
 
 # Letters and punctuation with no decomposition but an obvious one-character stand-in. Only
 # one-for-one replacements: the column layout counts one character per printed cell.
-_FOLD = {
+ONE_CELL_STAND_INS = {
     "đ": "d",
     "Đ": "D",
     "ł": "l",
@@ -133,7 +133,7 @@ def _encodable(char: str, codepage: CodePage) -> bool:
 
 
 def _stand_in(char: str, codepage: CodePage) -> str:
-    folded = _FOLD.get(char)
+    folded = ONE_CELL_STAND_INS.get(char)
     if folded is None:
         # "č" -> "c" + caron -> "c": drop the combining marks of the compatibility form.
         base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))

@@ -54,10 +54,22 @@ def test_bad_serial_options(url: str) -> None:
         create_transport(parse_transport_url(url))
 
 
-def test_usb_and_ble_are_refused_until_their_drivers_land() -> None:
-    for url in ("usb://04b8:0e15?serial=X", "ble://AA:BB:CC:DD:EE:FF"):
-        with pytest.raises(UnsupportedTransport, match="not available"):
-            create_transport(parse_transport_url(url))
+def test_every_scheme_gets_its_own_transport() -> None:
+    from drivers.transports.ble import BleTransport
+    from drivers.transports.serial import SerialTransport
+    from drivers.transports.tcp import TcpTransport
+    from drivers.transports.usb import UsbTransport
+
+    expected = {
+        "tcp://127.0.0.1:9100": TcpTransport,
+        "serial:///dev/ttyUSB0?baudrate=19200": SerialTransport,
+        "usb://04b8:0e15?serial=X": UsbTransport,
+        "ble://AA:BB:CC:DD:EE:FF": BleTransport,
+    }
+    for url, kind in expected.items():
+        assert type(create_transport(parse_transport_url(url))) is kind
+    with pytest.raises(UnsupportedTransport, match="unknown transport"):
+        parse_transport_url("lpt://1")
 
 
 async def test_tcp_roundtrip_timeout_and_close() -> None:
