@@ -1,6 +1,10 @@
 """``smartpos-sim``: device simulators, each run as its own process.
 
     smartpos-sim printer --port 9100 --control-port 9101 --output paper.txt [--paper-speed 50]
+    smartpos-sim printer --serial /tmp/ttyPRN --control-port 9101 --output paper.txt
+    smartpos-sim printer --port 9100 --mdns "Front counter" [--mdns-interface 127.0.0.1]
+    smartpos-sim display --link /tmp/ttyVFD [--protocol dmd|cd5220] [--control-port 9102]
+    smartpos-sim scanner --link /tmp/ttySCN [--control-port 9103] [--suffix cr|lf|crlf]
 
 Each simulator lives in its own package and contributes one subcommand through a ``register``
 function added to :data:`SIMULATORS`; the subcommand's ``run(args)`` returns the exit status.
@@ -12,12 +16,14 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from smartpos_sim.display import cli as display_cli
 from smartpos_sim.printer import cli as printer_cli
+from smartpos_sim.scanner import cli as scanner_cli
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 # One entry per simulator (fiscal, scale and terminal slot in here).
-SIMULATORS: tuple[Register, ...] = (printer_cli.register,)
+SIMULATORS: tuple[Register, ...] = (printer_cli.register, display_cli.register, scanner_cli.register)
 
 
 def build_parser() -> argparse.ArgumentParser:

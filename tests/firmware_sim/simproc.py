@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from tests.support.procs import terminate
 
 BIN = Path(sys.executable).parent
 T = TypeVar("T")
@@ -115,6 +116,7 @@ class Sim:
         assert ready, "the simulator printed no listening line"
         line = json.loads(self.proc.stderr.readline())
         assert line["event"] == "listening", line
+        self.listening: dict[str, Any] = line
         self.port, self.control_port = line["port"], line["control_port"]
         return self
 
@@ -151,16 +153,4 @@ class Sim:
     def stop(self) -> int:
         for sock in self.open_sockets:
             sock.close()
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
-        return self.proc.returncode
+        return terminate(self.proc)

@@ -71,6 +71,38 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value: {last!r})")
 
 
+def terminate(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> int:
+    """SIGTERM a simulator (SIGKILL if it does not stop in time), close its pipes; its exit code."""
+    if proc is None:
+        return 0
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    return proc.returncode
+
+
+def control_line(port: int, command: str) -> str:
+    """Send one line to a simulator's control port and return its one-line answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(command.encode() + b"\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    text = reply.decode().strip()
+    assert not text.startswith("error"), f"simulator refused {command!r}: {text}"
+    return text
+
+
 class PrinterSim:
     """``smartpos-sim printer`` as a separate process, with its control port and paper file."""
 
@@ -111,28 +143,10 @@ class PrinterSim:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc and self.proc.stderr:
-            self.proc.stderr.close()
+        terminate(self.proc)
 
     def control(self, command: str) -> str:
-        with socket.create_connection(("127.0.0.1", self.control_port), timeout=5) as sock:
-            sock.sendall(command.encode() + b"\n")
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                reply += chunk
-        text = reply.decode().strip()
-        assert not text.startswith("error"), f"simulator refused {command!r}: {text}"
-        return text
+        return control_line(self.control_port, command)
 
     def status(self) -> dict[str, Any]:
         return dict(json.loads(self.control("status")))
@@ -237,6 +251,10 @@ class HubProcess:
         ]
         if "[mdns]" not in extra_toml:
             lines += ["[mdns]", "enabled = false", ""]
+        if "[discovery]" not in extra_toml:
+            # Device discovery is tested where a test asks for it; elsewhere it would browse
+            # mDNS on every interface and enumerate the machine's USB for nothing.
+            lines += ["[discovery]", "enabled = false", ""]
         lines.append(extra_toml)
         for device in devices:
             lines.append("[[devices]]")
