@@ -9,6 +9,7 @@ close devices, close storage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -23,6 +24,9 @@ from hub.api.context import HubServices
 from hub.cloud_link import read_link
 from hub.config import ConfigError, HubConfig, SyncSection
 from hub.db.database import Database
+from hub.devices.adoption import AdoptedDevices
+from hub.devices.discovery import Discovery, build_backends
+from hub.devices.display_feed import DisplayFeed
 from hub.devices.email_relay import EmailRelay
 from hub.devices.manager import DeviceManager
 from hub.devices.registry import resolve_all
@@ -39,7 +43,6 @@ from hub.domain.print_jobs import PrintJobs
 from hub.domain.reports.day_close import DayClose
 from hub.domain.reports.quick import QuickReports
 from hub.domain.sales import build_sales
-from hub.domain.sales.checkout import Devices
 from hub.domain.shifts.cash import CashDesk
 from hub.domain.shifts.service import ShiftService
 from hub.domain.staff.service import StaffService
@@ -99,17 +102,22 @@ class Hub:
         relay: EmailRelay | None = None
         auto_close_task: asyncio.Task[None] | None = None
         sync: SyncSupervisor | None = None
+        discovery: Discovery | None = None
+        discovery_task: asyncio.Task[None] | None = None
+        feed: DisplayFeed | None = None
         try:
             events = EventLog(db, retention=config.storage.event_retention)
             auth = AuthService(db, code_ttl_s=config.api.pairing_code_ttl_s)
             await auth.install_admin_token(config.data_dir)
             jobs = PrintJobs(db, events)
-            manager = DeviceManager(self.specs, jobs, events, language=config.hub.language)
+            manager = DeviceManager(
+                self.specs, jobs, events, language=config.hub.language, adopted=AdoptedDevices(db)
+            )
             await manager.start()
             hub_id = await _hub_id(db)
             settings = StoreSettingsService(db)
             catalog = CatalogService(db, settings)
-            devices = self._sale_devices()
+            devices = manager.sale_devices
             infocodes = Infocodes(db)
             email = EmailOutbox(
                 db, events, max_attempts=config.smtp.max_attempts, backoff_s=config.smtp.retry_delays_s
@@ -174,6 +182,19 @@ class Hub:
             )
             await sync.start()
             services.sync_supervisor = sync
+            feed = DisplayFeed(manager, events, sales.carts.view)
+            feed.start()
+            if config.discovery.enabled:
+                discovery = Discovery(
+                    build_backends(config, manager.owned_ports),
+                    events,
+                    adopted_as=manager.adopted_as,
+                    on_seen=manager.wake,
+                )
+                services.discovery = discovery
+                # Scans start in the background: the API and systemd's READY must not wait on
+                # a slow bus (a serial probe, a USB tree with many hubs).
+                discovery_task = asyncio.create_task(discovery.start(), name="discovery-start")
             runner = web.AppRunner(build_app(services), access_log=None, handle_signals=False)
             await runner.setup()
             site = web.TCPSite(runner, config.api.host, config.api.port, shutdown_timeout=5.0)
@@ -211,6 +232,14 @@ class Hub:
                 prune_task.cancel()
             if auto_close_task is not None:
                 auto_close_task.cancel()
+            if discovery_task is not None:
+                discovery_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await discovery_task
+            if discovery is not None:
+                await discovery.stop()
+            if feed is not None:
+                await feed.stop()
             if announcer is not None:
                 await announcer.stop()
             if runner is not None:
@@ -266,14 +295,6 @@ class Hub:
         return ReportedState(config_version=config.applied_version, software_version=__version__, devices=devices,
                              backlog=await outbox.backlog(db), at=now_iso(),
                              rejected_config_version=config.rejected_version, config_error=config.error)  # fmt: skip
-
-    def _sale_devices(self) -> Devices:
-        """The printers a receipt can go to, and those with a cash drawer on their kick port."""
-        printers = [spec for spec in self.specs if spec.config.kind == "printer"]
-        return Devices(
-            printers=frozenset(spec.id for spec in printers),
-            drawers=frozenset(spec.id for spec in printers if getattr(spec.options, "drawer", False)),
-        )
 
     async def _auto_close(self, shifts: ShiftService) -> None:
         """Close shifts still open at 23:59 store time (checked twice a minute)."""

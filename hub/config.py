@@ -32,6 +32,7 @@ DeviceKind = Literal[
     "line_display",
     "scanner",
 ]
+DeviceRole = Literal["receipt_printer", "kitchen_printer", "label_printer", "customer_display", "scanner"]
 DeviceId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 
@@ -94,6 +95,30 @@ class DeviceConfig(_Section):
     driver: str = ""
     name: str = ""
     options: dict[str, Any] = {}
+    # What the device is for (see hub.devices.roles): a receipt printer or customer display of
+    # a terminal, a kitchen printer of a station. Empty: no role, usable by id only.
+    role: DeviceRole | Literal[""] = ""
+    terminal: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    station: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+class DiscoverySection(_Section):
+    """Which buses the hub watches for devices (``smartpos-hub discover`` lists what it found).
+
+    ``serial`` are globs of serial ports to list; ``serial_probe`` the globs of ports the
+    technician allows the hub to write a status request to (nothing by default: an unknown
+    device might act on the bytes). ``mdns_interfaces`` empty means those of ``[mdns]``.
+    """
+
+    enabled: bool = True
+    usb: bool = True
+    usb_interval_s: Annotated[float, msgspec.Meta(ge=0.2, le=60)] = 2.0
+    serial: list[str] = msgspec.field(default_factory=lambda: ["/dev/serial/by-id/*"])
+    serial_probe: list[str] = []
+    serial_interval_s: Annotated[float, msgspec.Meta(ge=0.2, le=60)] = 1.0
+    mdns: bool = True
+    mdns_interfaces: list[str] = []
+    ble: bool = True
 
 
 class SmtpSection(_Section):
@@ -146,6 +171,7 @@ class HubConfig(_Section):
     log: LogSection = msgspec.field(default_factory=LogSection)
     smtp: SmtpSection = msgspec.field(default_factory=SmtpSection)
     sync: SyncSection = msgspec.field(default_factory=SyncSection)
+    discovery: DiscoverySection = msgspec.field(default_factory=DiscoverySection)
     devices: list[DeviceConfig] = []
 
     @property

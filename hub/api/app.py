@@ -14,8 +14,11 @@ from hub.api.routes_audit import router as audit_router
 from hub.api.routes_catalog import router as catalog_router
 from hub.api.routes_config import router as config_router
 from hub.api.routes_customers import router as customers_router
+from hub.api.routes_devices import router as devices_router
 from hub.api.routes_email import router as email_router
 from hub.api.routes_infocodes import router as infocodes_router
+from hub.api.routes_logs import release_log_waiters
+from hub.api.routes_logs import router as logs_router
 from hub.api.routes_printing import router as printing_router
 from hub.api.routes_products import router as products_router
 from hub.api.routes_sales import router as sales_router
@@ -60,6 +63,7 @@ ROUTERS: list[Router] = [
     system_router,
     audit_router,
     printing_router,
+    devices_router,
     catalog_router,
     products_router,
     customers_router,
@@ -71,6 +75,7 @@ ROUTERS: list[Router] = [
     sync_router,
     targets_router,
     config_router,
+    logs_router,
 ]
 
 
@@ -81,6 +86,7 @@ def all_routes() -> list[Route]:
 def build_app(services: HubServices) -> web.Application:
     app = web.Application(client_max_size=services.config.api.max_body_bytes, middlewares=[error_middleware])
     app[SERVICES] = services
+    app.on_shutdown.append(release_log_waiters)
     for router in ROUTERS:
         router.install(app)
     document = build_openapi(all_routes(), websocket_doc=WEBSOCKET_DOC)

@@ -10,6 +10,7 @@ from aiohttp import web
 from hub.api.errors import ApiError
 from hub.config import HubConfig
 from hub.db.database import Database
+from hub.devices.discovery import Discovery
 from hub.devices.manager import DeviceManager
 from hub.domain.auth import AuthService, Principal
 from hub.domain.catalog.csv_service import CsvService
@@ -58,6 +59,7 @@ class HubServices:
     started_monotonic: float
     sync: SyncService | None = None  # the running link, kept current by sync_supervisor
     sync_supervisor: SyncSupervisor | None = None
+    discovery: Discovery | None = None  # None when [discovery] is off
 
     def set_sync(self, service: SyncService | None) -> None:
         """The supervisor started (or stopped) a cloud link."""

@@ -19,7 +19,8 @@ from hub.api.schemas import (
     PrintJobRequest,
     TestPageRequest,
 )
-from hub.devices.manager import DeviceView, UnknownDevice, UnsupportedOperation
+from hub.devices.device_view import DeviceView
+from hub.devices.manager import UnknownDevice, UnsupportedOperation
 from hub.domain.print_jobs import (
     OPEN_STATES,
     IdempotencyConflict,

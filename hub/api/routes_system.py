@@ -1,7 +1,8 @@
-"""Health, readiness, hub status, pairing, tokens and backup."""
+"""Health, readiness, hub status, pairing (and its reset), tokens and backup."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -22,9 +23,18 @@ from hub.api.schemas import (
     Readiness,
     TokenList,
 )
-from hub.domain.auth import PairingError, PairingRateLimited
+from hub.domain.auth import PairingError, PairingRateLimited, TokenInfo
 
+log = logging.getLogger(__name__)
 router = Router()
+
+
+class PairingReset(msgspec.Struct):
+    """The tablet tokens just revoked and a fresh one-time code to pair the first one again."""
+
+    revoked: list[TokenInfo]
+    code: str
+    expires_at: str
 
 
 @router.route("GET", "/healthz", auth="none", response=Health, tags=("system",))
@@ -100,6 +110,26 @@ async def create_pairing_code(ctx: RequestContext, _: None) -> PairingCode:
     assert ctx.principal is not None
     code, expires_at = await ctx.services.auth.create_pairing_code(ctx.principal)
     return PairingCode(code=code, expires_at=expires_at)
+
+
+@router.route(
+    "POST",
+    "/api/v1/pairing/reset",
+    auth="admin",
+    response=PairingReset,
+    tags=("pairing",),
+)
+async def reset_pairing(ctx: RequestContext, _: None) -> PairingReset:
+    """Unpair every tablet at once and make a fresh pairing code (``smartpos-hub reset-pairing``).
+
+    Every device token stops working immediately and unused pairing codes are voided; the local
+    admin credential is kept. Audited as ``pairing.reset``.
+    """
+    assert ctx.principal is not None
+    revoked = await ctx.services.auth.reset_pairing(ctx.principal)
+    log.warning("pairing reset: every tablet unpaired", extra={"revoked": len(revoked), "by": ctx.actor})
+    code, expires_at = await ctx.services.auth.create_pairing_code(ctx.principal)
+    return PairingReset(revoked=revoked, code=code, expires_at=expires_at)
 
 
 @router.route("GET", "/api/v1/tokens", auth="admin", response=TokenList, tags=("pairing",))

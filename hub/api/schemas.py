@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hub.devices.manager import DeviceView
+from hub.devices.device_view import DeviceView
 from hub.domain.auth import TokenInfo
 from hub.domain.print_jobs import PrintJob
 from protocols.escpos import ReceiptDocument

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -42,6 +43,14 @@ class HubClient:
             host = f"[{host}]"
         token_path = config.data_dir / ADMIN_TOKEN_FILE
         return cls(base_url=f"http://{host}:{config.api.port}", token=read_admin_token(token_path))
+
+    def wait_for_job(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Poll a print job until it leaves queued/printing or ``timeout`` seconds pass."""
+        deadline = time.monotonic() + timeout
+        while job["state"] in ("queued", "printing") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job = self.request("GET", f"/api/v1/jobs/{job['id']}")
+        return job
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()

@@ -15,7 +15,6 @@ import asyncio
 import os
 import sqlite3
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,8 @@ import msgspec
 from hub import __version__
 from hub.cli.claim import add_claim_arguments, run_claim
 from hub.cli.client import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, HubClient
+from hub.cli.devices import register as add_device_commands
+from hub.cli.maintenance import register as register_maintenance
 from hub.cli.output import device_state, print_json, table
 from hub.config import DEFAULT_CONFIG_PATH, ConfigError, HubConfig, load_config, parse_config
 from hub.escpos_cache import use_persistent_escpos_cache
@@ -151,6 +152,7 @@ def _print_devices(devices: list[dict[str, Any]]) -> None:
         (
             d["id"],
             d["kind"],
+            _role(d),
             device_state(d),
             d["queued"],
             d["held"],
@@ -160,7 +162,13 @@ def _print_devices(devices: list[dict[str, Any]]) -> None:
         )
         for d in devices
     ]
-    print(table(rows, ["DEVICE", "KIND", "STATUS", "QUEUED", "HELD", "FAILED", "URL", "DETAIL"]))
+    print(table(rows, ["DEVICE", "KIND", "ROLE", "STATUS", "QUEUED", "HELD", "FAILED", "URL", "DETAIL"]))
+
+
+def _role(device: dict[str, Any]) -> str:
+    role = str(device.get("role") or "-")
+    place = device.get("terminal") or device.get("station")
+    return f"{role}@{place}" if place else role
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -200,14 +208,6 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _wait_for_job(client: HubClient, job: dict[str, Any], timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while job["state"] in ("queued", "printing") and time.monotonic() < deadline:
-        time.sleep(0.2)
-        job = client.request("GET", f"/api/v1/jobs/{job['id']}")
-    return job
-
-
 def _report_job(args: argparse.Namespace, job: dict[str, Any], what: str) -> int:
     if args.json:
         print_json(job)
@@ -228,14 +228,14 @@ def _report_job(args: argparse.Namespace, job: dict[str, Any], what: str) -> int
 def cmd_print_test(args: argparse.Namespace) -> int:
     client = _client(args)
     job = client.request("POST", f"/api/v1/devices/{args.device}/test-page", {})
-    return _report_job(args, _wait_for_job(client, job, args.wait), "Test page")
+    return _report_job(args, client.wait_for_job(job, args.wait), "Test page")
 
 
 def cmd_drawer(args: argparse.Namespace) -> int:
     client = _client(args)
     body = {"pin": args.pin, "reason": args.reason or "opened by technician (CLI)"}
     job = client.request("POST", f"/api/v1/devices/{args.device}/drawer", body)
-    return _report_job(args, _wait_for_job(client, job, args.wait), "Drawer kick")
+    return _report_job(args, client.wait_for_job(job, args.wait), "Drawer kick")
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -346,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("check-config", cmd_check_config, "validate the config file and exit")
     add("pair", cmd_pair, "print a one-time code to pair a tablet")
     add("status", cmd_status, "the hub and its devices at a glance")
-    add("devices", cmd_devices, "list devices with live status")
+    add_device_commands(
+        add, add("devices", cmd_devices, "list devices with live status (adopt, remove)"), common, _client
+    )
     jobs = add("jobs", cmd_jobs, "list recent print jobs")
     jobs.add_argument("--device")
     jobs.add_argument("--state", choices=["queued", "printing", "held", "done", "failed", "canceled", "open"])
@@ -361,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     drawer.add_argument("--wait", type=float, default=15.0)
     add("backup", cmd_backup, "online backup of the hub database")
     add("tokens", cmd_tokens, "list paired tablets")
+    register_maintenance(add)  # logs, diagnose, restore, reset-pairing (hub/cli/maintenance.py)
     unpair = add("unpair", cmd_unpair, "revoke a tablet's token")
     unpair.add_argument("token_id", type=int)
     audit = add("audit", cmd_audit_verify, "verify or export the hash-chained audit log (reads the DB file)")

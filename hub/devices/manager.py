@@ -1,43 +1,37 @@
 """The device manager: the only part of the hub that talks to hardware (principle 2).
 
-It runs one worker task per device, each with its own durable queue in SQLite, so a dead or
-hung printer never blocks another. Every health change becomes a ``device.status`` event.
+It runs one worker task per device, so a dead or hung device never blocks another; printers
+also have their own durable queue in SQLite. Devices come from hub.toml (fixed) and from
+adoption at runtime (kept in ``adopted_devices``, removable). Every health change becomes a
+``device.status`` event, and the sales flow's view of printers, drawers and each terminal's
+receipt printer is kept current as devices come and go.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
 
 import msgspec
 
 from drivers.base import DeviceHealth
+from drivers.discovery.base import FoundDevice
+from drivers.transports.factory import DEFAULT_OPTIONS, TransportOptions
+from hub.config import ConfigError, DeviceConfig
+from hub.devices.adoption import AdoptedDevices
+from hub.devices.device_view import DeviceView, view_of
+from hub.devices.link_workers import DisplayWorker, ScannerWorker
 from hub.devices.printer_worker import PrinterWorker
-from hub.devices.registry import DeviceSpec
+from hub.devices.registry import DeviceSpec, resolve
+from hub.devices.roles import by_terminal
 from hub.domain.events import EventLog
 from hub.domain.print_jobs import JobKind, PrintJob, PrintJobs
 from hub.domain.print_render import DrawerRequest, render_payload
+from hub.domain.sales.checkout import Devices
 
 log = logging.getLogger(__name__)
 
-
-class DeviceView(msgspec.Struct, frozen=True, kw_only=True):
-    """A device as the API lists it, with its live status and queue."""
-
-    id: str
-    kind: str
-    driver: str
-    name: str
-    url: str
-    status: Literal["online", "offline", "error"]
-    conditions: tuple[str, ...]
-    detail: str
-    queued: int
-    held: int
-    printing: int
-    failed: int
-    capabilities: tuple[str, ...]
+Worker = PrinterWorker | DisplayWorker | ScannerWorker
 
 
 class UnknownDevice(Exception):
@@ -49,53 +43,188 @@ class UnsupportedOperation(Exception):
 
 
 class DeviceManager:
-    """Owns every configured device."""
+    """Owns every device: starts, stops, adds and removes their workers."""
 
-    def __init__(self, specs: list[DeviceSpec], jobs: PrintJobs, events: EventLog, *, language: str) -> None:
+    def __init__(
+        self,
+        specs: list[DeviceSpec],
+        jobs: PrintJobs,
+        events: EventLog,
+        *,
+        language: str,
+        adopted: AdoptedDevices | None = None,
+        transport_options: TransportOptions = DEFAULT_OPTIONS,
+    ) -> None:
         self._jobs = jobs
         self._events = events
         self._language = language
-        self._workers: dict[str, PrinterWorker] = {
-            spec.id: PrinterWorker(spec, jobs, self._health_changed, language=language) for spec in specs
-        }
-        jobs.on_queued = self._wake
+        self._adopted = adopted
+        self.transport_options = transport_options
+        self.sale_devices = Devices(printers=frozenset(), drawers=frozenset())
+        self._workers: dict[str, Worker] = {spec.id: self._new_worker(spec) for spec in specs}
+        self._refresh_sale_devices()
+        jobs.on_queued = self.wake
         self.loaded = False
 
+    def _new_worker(self, spec: DeviceSpec) -> Worker:
+        kind = spec.config.kind
+        if kind == "line_display":
+            return DisplayWorker(spec, self._health_changed)
+        if kind == "scanner":
+            return ScannerWorker(spec, self._health_changed, self._scanned)
+        return PrinterWorker(spec, self._jobs, self._health_changed, language=self._language)
+
     async def start(self) -> None:
-        """Recover jobs a crash left mid-print, then start one task per device."""
+        """Recover jobs a crash left mid-print, load adopted devices, start one task each."""
         for job in await self._jobs.recover_interrupted():
             log.warning(
                 "job was interrupted; it will reprint as a copy",
                 extra={"job": job.id, "device": job.device_id},
             )
+        if self._adopted is not None:
+            for row in await self._adopted.all():
+                if row.config.id in self._workers:
+                    log.error(
+                        "adopted device has the id of a configured one; skipped",
+                        extra={"device": row.config.id},
+                    )
+                    continue
+                try:
+                    spec = self.resolve_adopted(row.config, row.found_id)
+                except ConfigError as exc:
+                    # Its driver left the build, say: keep the row, report it, start the rest.
+                    log.error(
+                        "adopted device cannot start", extra={"device": row.config.id, "error": str(exc)}
+                    )
+                    continue
+                self._workers[spec.id] = self._new_worker(spec)
+        self._refresh_sale_devices()
         for worker in self._workers.values():
             worker.start()
         self.loaded = True
+
+    def resolve_adopted(self, config: DeviceConfig, found_id: str | None) -> DeviceSpec:
+        return resolve(0, config, where="device", source="adopted", found_id=found_id,
+                       transport_options=self.transport_options)  # fmt: skip
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop every device at once, so shutdown takes one grace period, not one per device."""
         await asyncio.gather(*(worker.stop(grace) for worker in self._workers.values()))
 
-    def _wake(self, device_id: str) -> None:
+    # -- runtime changes ------------------------------------------------------------------
+    async def add(self, spec: DeviceSpec, *, actor: str) -> DeviceView:
+        """Persist an adopted device (audited) and start it."""
+        if self._adopted is None:
+            raise UnsupportedOperation("this hub keeps no adopted devices")
+        if spec.id in self._workers:
+            raise ValueError(f"a device with id {spec.id!r} exists")
+        await self._adopted.insert(spec.config, spec.found_id, actor=actor)
+        worker = self._new_worker(spec)
+        self._workers[spec.id] = worker
+        self._refresh_sale_devices()
+        worker.start()
+        log.info("device adopted", extra={"device": spec.id, "url": str(spec.url), "role": spec.config.role})
+        return await self.view(spec.id)
+
+    async def remove(self, device_id: str, *, actor: str, grace: float = 10.0) -> None:
+        """Stop and forget an adopted device. Its finished jobs stay in the history."""
+        worker = self.worker(device_id)
+        if worker.spec.source != "adopted" or self._adopted is None:
+            raise UnsupportedOperation(f"device {device_id!r} is defined in hub.toml; remove it there")
+        counts = await self._jobs.counts(device_id)
+        waiting = sum(counts.get(state, 0) for state in ("queued", "held", "printing"))
+        if waiting:
+            raise UnsupportedOperation(
+                f"device {device_id!r} still has {waiting} job(s) to print; finish or cancel them first"
+            )
+        await worker.stop(grace)
+        await self._adopted.delete(device_id, actor=actor)
+        del self._workers[device_id]
+        self._refresh_sale_devices()
+        log.info("device removed", extra={"device": device_id})
+
+    async def restart(self, device_id: str, grace: float = 10.0) -> None:
+        """Stop a device's driver (after the write in flight) and start a fresh one.
+
+        A technician's or the cloud's fix for a driver stuck in a bad state; the queue is
+        durable, so nothing waiting is lost.
+        """
+        old = self.worker(device_id)
+        await old.stop(grace)
+        fresh = self._new_worker(old.spec)
+        self._workers[device_id] = fresh
+        fresh.start()
+
+    def _refresh_sale_devices(self) -> None:
+        printers = [w.spec for w in self._workers.values() if isinstance(w, PrinterWorker)]
+        self.sale_devices.printers = frozenset(spec.id for spec in printers)
+        self.sale_devices.drawers = frozenset(
+            spec.id for spec in printers if getattr(spec.options, "drawer", False)
+        )
+        self.sale_devices.receipt_printers = by_terminal((s.config for s in printers), "receipt_printer")
+
+    # -- lookups --------------------------------------------------------------------------
+    def worker(self, device_id: str) -> Worker:
+        worker = self._workers.get(device_id)
+        if worker is None:
+            raise UnknownDevice(f"no device {device_id!r}")
+        return worker
+
+    @property
+    def device_ids(self) -> list[str]:
+        return list(self._workers)
+
+    @property
+    def specs(self) -> list[DeviceSpec]:
+        return [worker.spec for worker in self._workers.values()]
+
+    def wake(self, device_id: str) -> None:
         worker = self._workers.get(device_id)
         if worker is not None:
             worker.wake()
 
+    def owned_ports(self) -> set[str]:
+        """Real paths of the serial ports devices use: discovery never probes them."""
+        import os
+
+        paths = set()
+        for worker in self._workers.values():
+            if worker.spec.url.scheme == "serial":
+                paths.add(os.path.realpath(worker.spec.url.path))
+        return paths
+
+    def adopted_as(self, found: FoundDevice) -> str | None:
+        """The device a discovered one already is (same discovery id, or the same URL)."""
+        for worker in self._workers.values():
+            spec = worker.spec
+            if spec.found_id == found.id or str(spec.url) == found.url or spec.config.url == found.url:
+                return spec.id
+        return None
+
+    def displays_for(self, terminal_id: str) -> list[DisplayWorker]:
+        return [
+            w for w in self._workers.values()
+            if isinstance(w, DisplayWorker) and w.spec.config.role == "customer_display"
+            and w.spec.config.terminal == terminal_id
+        ]  # fmt: skip
+
+    def display(self, device_id: str) -> DisplayWorker:
+        worker = self.worker(device_id)
+        if not isinstance(worker, DisplayWorker):
+            raise UnsupportedOperation(f"device {device_id!r} is a {worker.spec.config.kind}, not a display")
+        return worker
+
+    # -- events ---------------------------------------------------------------------------
     async def _health_changed(self, device_id: str, health: DeviceHealth) -> None:
         log.info(
             "device status",
-            extra={
-                "device": device_id,
-                "status": health.state,
-                "conditions": list(health.conditions),
-                "detail": health.detail,
-            },
-        )
+            extra={"device": device_id, "status": health.state, "conditions": list(health.conditions),
+                   "detail": health.detail},
+        )  # fmt: skip
+        worker = self._workers.get(device_id)
+        kind = worker.spec.config.kind if worker is not None else "unknown"
         await self._jobs.record_device_status(
-            device_id,
-            self.worker(device_id).spec.config.kind,
-            health.state,
-            {"conditions": list(health.conditions), "detail": health.detail},
+            device_id, kind, health.state, {"conditions": list(health.conditions), "detail": health.detail}
         )
         await self._events.record(
             "device.status",
@@ -107,93 +236,54 @@ class DeviceManager:
             },
         )
 
+    async def _scanned(self, spec: DeviceSpec, code: str) -> None:
+        """A scan goes to the terminal the scanner belongs to, as a websocket event."""
+        log.debug("scan", extra={"device": spec.id})
+        await self._events.record(
+            "scanner.scan", {"device_id": spec.id, "terminal_id": spec.config.terminal or None, "code": code}
+        )
+
+    # -- views and printing ---------------------------------------------------------------
     @property
     def jobs(self) -> PrintJobs:
         return self._jobs
 
-    async def restart(self, device_id: str, grace: float = 10.0) -> None:
-        """Stop a device's driver (after the write in flight) and start a fresh one.
-
-        A technician's or the cloud's fix for a driver stuck in a bad state; the queue is
-        durable, so nothing waiting is lost.
-        """
-        old = self.worker(device_id)
-        await old.stop(grace)
-        fresh = PrinterWorker(old.spec, self._jobs, self._health_changed, language=self._language)
-        self._workers[device_id] = fresh
-        fresh.start()
-
-    def worker(self, device_id: str) -> PrinterWorker:
-        worker = self._workers.get(device_id)
-        if worker is None:
-            raise UnknownDevice(f"no device {device_id!r}")
-        return worker
-
-    @property
-    def device_ids(self) -> list[str]:
-        return list(self._workers)
-
     async def view(self, device_id: str) -> DeviceView:
         worker = self.worker(device_id)
-        spec, health = worker.spec, worker.health
-        counts = await self._jobs.counts(device_id)
-        capabilities = ["print", "status"] + (["drawer"] if spec.options.drawer else [])
-        return DeviceView(
-            id=spec.id,
-            kind=spec.config.kind,
-            driver=spec.driver_name,
-            name=spec.config.name,
-            url=str(spec.url),
-            status=health.state,
-            conditions=health.conditions,
-            detail=health.detail,
-            queued=counts.get("queued", 0),
-            held=counts.get("held", 0),
-            printing=counts.get("printing", 0),
-            failed=counts.get("failed", 0),
-            capabilities=tuple(capabilities),
-        )
+        counts = await self._jobs.counts(device_id) if isinstance(worker, PrinterWorker) else {}
+        return view_of(worker.spec, worker.health, counts)
 
     async def views(self) -> list[DeviceView]:
-        return [await self.view(device_id) for device_id in self._workers]
+        return [await self.view(device_id) for device_id in list(self._workers)]
 
     def language_of(self, device_id: str) -> str:
-        return self.worker(device_id).spec.options.language or self._language
+        return getattr(self.worker(device_id).spec.options, "language", "") or self._language
+
+    def printer(self, device_id: str) -> PrinterWorker:
+        worker = self.worker(device_id)
+        if not isinstance(worker, PrinterWorker):
+            raise UnsupportedOperation(f"device {device_id!r} is a {worker.spec.config.kind}, not a printer")
+        return worker
 
     async def submit(
-        self,
-        device_id: str,
-        kind: JobKind,
-        payload: bytes,
-        *,
-        idempotency_key: str | None,
-        source: str,
+        self, device_id: str, kind: JobKind, payload: bytes, *, idempotency_key: str | None, source: str
     ) -> tuple[PrintJob, bool]:
         """Render (which validates) and queue a job on a printer."""
-        worker = self.worker(device_id)
+        worker = self.printer(device_id)
         audit_action = None
         if kind == "drawer":
-            if not worker.spec.options.drawer:
+            if not getattr(worker.spec.options, "drawer", False):
                 raise UnsupportedOperation(f"device {device_id!r} has no cash drawer attached")
             audit_action = "drawer.opened"
         rendered = render_payload(kind, payload, language=self.language_of(device_id))
         return await self._jobs.submit(
-            device_id=device_id,
-            kind=kind,
-            payload=payload,
-            rendered=rendered,
-            idempotency_key=idempotency_key,
-            source=source,
-            audit_action=audit_action,
-        )
+            device_id=device_id, kind=kind, payload=payload, rendered=rendered,
+            idempotency_key=idempotency_key, source=source, audit_action=audit_action,
+        )  # fmt: skip
 
     async def open_drawer(
         self, device_id: str, request: DrawerRequest, *, idempotency_key: str | None, source: str
     ) -> tuple[PrintJob, bool]:
         return await self.submit(
-            device_id,
-            "drawer",
-            msgspec.json.encode(request),
-            idempotency_key=idempotency_key,
-            source=source,
+            device_id, "drawer", msgspec.json.encode(request), idempotency_key=idempotency_key, source=source
         )

@@ -188,6 +188,35 @@ class AuthService:
         )
         return [TokenInfo(**dict(row)) for row in rows]
 
+    async def reset_pairing(self, actor: Principal) -> list[TokenInfo]:
+        """Unpair every tablet at once: revoke all live device tokens and void unused codes.
+
+        For a lost or stolen tablet whose token is unknown, or a store handed to a new owner.
+        Admin tokens (the CLI's own credential) stay, so the technician can pair again at once.
+        Returns the tokens revoked.
+        """
+        at = now_iso()
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT id, name, role, created_at, last_used_at FROM api_tokens "
+                "WHERE role = 'device' AND revoked_at IS NULL ORDER BY id"
+            )
+            await tx.execute(
+                "UPDATE api_tokens SET revoked_at = ? WHERE role = 'device' AND revoked_at IS NULL", (at,)
+            )
+            # A code handed out before the reset must not pair a tablet after it.
+            voided = await tx.execute(
+                "UPDATE pairing_codes SET expires_at = ? WHERE used_at IS NULL AND expires_at > ?", (at, at)
+            )
+            await audit.record(
+                tx,
+                actor=actor.actor,
+                action="pairing.reset",
+                details={"revoked": [row["id"] for row in rows], "codes_voided": voided.rowcount},
+            )
+        self._cache.clear()
+        return [TokenInfo(**dict(row), revoked_at=at) for row in rows]
+
     async def revoke(self, token_id: int, actor: Principal) -> bool:
         """Revoke a token; True when it existed and was live."""
         async with self._db.transaction() as tx:

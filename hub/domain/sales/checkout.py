@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import msgspec
@@ -86,12 +86,21 @@ async def attach_shift(tx: Transaction, sale_id: int, terminal_id: str, seller: 
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Devices:
-    """Which configured devices can take the receipt and the drawer kick."""
+    """Which devices can take the receipt and the drawer kick; the device manager keeps it
+    current as devices are adopted and removed at runtime.
+
+    ``receipt_printers`` maps a terminal to the printer adopted as its receipt printer; a
+    terminal without one prints on the store's ``receipt_printer`` setting.
+    """
 
     printers: frozenset[str]
     drawers: frozenset[str]
+    receipt_printers: dict[str, str] = field(default_factory=dict)
+
+    def receipt_printer(self, terminal_id: str, default: str) -> str:
+        return self.receipt_printers.get(terminal_id, default)
 
 
 def request_hash(scope: str, request: msgspec.Struct) -> str:
@@ -224,7 +233,15 @@ class SalesService:
                 # Training sales stay out of reports, so they are not reported to the cloud either.
                 await outbox.append(tx, "sale.completed", sale)
             await self._events.append(
-                tx, "sale.completed", {"id": sale_id, "number": sale.number_text, "total": sale.total}
+                tx,
+                "sale.completed",
+                {
+                    "id": sale_id,
+                    "number": sale.number_text,
+                    "total": sale.total,
+                    "terminal_id": sale.terminal_id,
+                    "change": sale.change_total,
+                },
             )
             sale = await self.outputs(
                 tx,
@@ -364,7 +381,7 @@ class SalesService:
         drawer_job_id: int | None = None
         email_job_id: int | None = None
         wants_print = settings.auto_print if print_receipt is None else print_receipt
-        printer = settings.receipt_printer
+        printer = self._devices.receipt_printer(sale.terminal_id, settings.receipt_printer)
         if wants_print and printer in self._devices.printers:
             job, _ = await self._jobs.enqueue(
                 tx,
@@ -458,14 +475,15 @@ class SalesService:
         """Queue the receipt again, marked COPY; returns the print job id."""
         sale = await self.sale(sale_id)
         settings = (await self._settings.get()).settings
-        if settings.receipt_printer not in self._devices.printers:
-            raise SalesError("no_printer", f"receipt printer {settings.receipt_printer!r} is not configured")
+        printer = self._devices.receipt_printer(sale.terminal_id, settings.receipt_printer)
+        if printer not in self._devices.printers:
+            raise SalesError("no_printer", f"receipt printer {printer!r} is not configured")
         tender_names = {t.id: t.name for t in (await self.tenders.all()).values()}
         document = receipt_document(sale, settings, tender_names=tender_names)
         async with self._db.transaction() as tx:
             job, _ = await self._jobs.enqueue(
                 tx,
-                device_id=settings.receipt_printer,
+                device_id=printer,
                 kind="document",
                 payload=msgspec.json.encode(document),
                 rendered=render(document, copy=True),
