@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from drivers.base import OFFLINE, DeviceHealth, DisplayDriver, ScannerDriver
 from drivers.errors import DeviceError
+from drivers.transports.base import Transport
 from hub.devices.backoff import Backoff
 from hub.devices.registry import DeviceSpec
 
@@ -109,9 +110,9 @@ class LinkWorker(abc.ABC):
 class DisplayWorker(LinkWorker):
     """Keeps a customer display showing the latest wanted lines."""
 
-    def __init__(self, spec: DeviceSpec, on_health: HealthSink) -> None:
+    def __init__(self, spec: DeviceSpec, on_health: HealthSink, transport: Transport | None = None) -> None:
         super().__init__(spec, on_health)
-        self.driver: DisplayDriver = spec.build()  # type: ignore[assignment]
+        self.driver: DisplayDriver = spec.build(transport)  # type: ignore[assignment]
         self.wanted: tuple[str, ...] = (getattr(spec.options, "idle_text", ""),)
         self.shown: tuple[str, ...] | None = None
 

@@ -21,6 +21,7 @@ from hub.config import ConfigError, DeviceConfig
 from hub.devices.adoption import AdoptedDevices
 from hub.devices.device_view import DeviceView, view_of
 from hub.devices.link_workers import DisplayWorker, ScannerWorker
+from hub.devices.passthrough import PrinterPassthrough
 from hub.devices.printer_worker import PrinterWorker
 from hub.devices.registry import DeviceSpec, resolve
 from hub.devices.roles import by_terminal
@@ -69,7 +70,11 @@ class DeviceManager:
     def _new_worker(self, spec: DeviceSpec) -> Worker:
         kind = spec.config.kind
         if kind == "line_display":
-            return DisplayWorker(spec, self._health_changed)
+            transport = None
+            if spec.url.scheme == "printer":
+                printer_id = spec.url.host
+                transport = PrinterPassthrough(spec.url, lambda: self._printer_worker(printer_id))
+            return DisplayWorker(spec, self._health_changed, transport)
         if kind == "scanner":
             return ScannerWorker(spec, self._health_changed, self._scanned)
         return PrinterWorker(spec, self._jobs, self._health_changed, language=self._language)
@@ -258,6 +263,10 @@ class DeviceManager:
 
     def language_of(self, device_id: str) -> str:
         return getattr(self.worker(device_id).spec.options, "language", "") or self._language
+
+    def _printer_worker(self, device_id: str) -> PrinterWorker | None:
+        worker = self._workers.get(device_id)
+        return worker if isinstance(worker, PrinterWorker) else None
 
     def printer(self, device_id: str) -> PrinterWorker:
         worker = self.worker(device_id)

@@ -9,6 +9,7 @@ anywhere in between leaves ``printing`` in the store, and start-up reprints it o
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,9 @@ class PrinterWorker:
         self._reconnect = Backoff()
         self._retry = Backoff(initial=1.0, maximum=30.0)
         self.health: DeviceHealth = OFFLINE
+        # Bytes for a device behind the printer (a customer display on its display port):
+        # latest-wins, sent between jobs, never inside one.
+        self._passthrough: collections.deque[bytes] = collections.deque(maxlen=8)
 
     @property
     def device_id(self) -> str:
@@ -54,6 +58,25 @@ class PrinterWorker:
 
     def wake(self) -> None:
         self._wakeup.set()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def passthrough(self, data: bytes) -> None:
+        """Queue bytes for a device chained behind the printer; sent before the next job.
+
+        Not durable and not confirmed: what a display shows is replaced by the next update
+        anyway. Interleaving them with a job's bytes could land inside an image or a QR code,
+        so they wait for the job in progress to finish.
+        """
+        self._passthrough.append(data)
+        self._wakeup.set()
+
+    async def _send_passthrough(self) -> None:
+        while self._passthrough and not self._printing:
+            data = self._passthrough.popleft()
+            await self.driver.transport.write(data, self.spec.options.write_timeout)
 
     async def stop(self, grace: float) -> None:
         """Stop after the job being written finishes (at most ``grace`` seconds), then close."""
@@ -100,6 +123,7 @@ class PrinterWorker:
             try:
                 if not self._connected and not await self._connect():
                     continue
+                await self._send_passthrough()
                 job = await self._jobs.next_open(self.device_id)
                 if job is None:
                     if not await self._idle(poll) and not self._stopping:

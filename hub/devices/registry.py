@@ -9,6 +9,7 @@ rather than failing on the first sale.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from drivers.escpos_printer import EscposPrinter
 from drivers.line_display import Cd5220Display, EpsonDmdDisplay
 from drivers.serial_scanner import SerialScanner
 from drivers.star_raster_printer import StarRasterPrinter
-from drivers.transports import TransportUrl, create_transport, parse_transport_url
+from drivers.transports import Transport, TransportUrl, create_transport, parse_transport_url
 from drivers.transports.factory import DEFAULT_OPTIONS, TransportOptions
 from hub.config import ConfigError, DeviceConfig
 from hub.devices.roles import RoleError, check_role
@@ -36,6 +37,8 @@ DRIVERS: tuple[type[DeviceDriver], ...] = (
 BY_NAME: dict[tuple[str, str], type[DeviceDriver]] = {(cls.kind, cls.name): cls for cls in DRIVERS}
 DEFAULT_DRIVER = {"printer": "escpos", "line_display": "dmd", "scanner": "serial_scanner"}
 DEFAULT_PORTS = {"printer": 9100}
+# ``printer://<device id>``: a customer display on a printer's display port (hub.devices.passthrough).
+PASSTHROUGH_PREFIX = "printer://"
 
 
 class Claim(msgspec.Struct, frozen=True):
@@ -81,10 +84,10 @@ class DeviceSpec:
     def driver_name(self) -> str:
         return self.driver_class.name
 
-    def build(self) -> DeviceDriver:
-        return self.driver_class(
-            self.config.id, create_transport(self.url, self.transport_options), self.options
-        )
+    def build(self, transport: Transport | None = None) -> DeviceDriver:
+        """The driver, over ``transport`` or the one its URL names."""
+        link = transport or create_transport(self.url, self.transport_options)
+        return self.driver_class(self.config.id, link, self.options)
 
 
 def resolve(
@@ -116,11 +119,7 @@ def resolve(
         options = driver_class.parse_options(device.options)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{where}.options: {exc}") from None
-    try:
-        url = parse_transport_url(device.url, default_port=DEFAULT_PORTS.get(device.kind))
-        create_transport(url, transport_options)
-    except UnsupportedTransport as exc:
-        raise ConfigError(f"{where}.url: {exc}") from None
+    url = _checked_url(device, where, transport_options)
     return DeviceSpec(
         index=index,
         config=device,
@@ -131,6 +130,24 @@ def resolve(
         found_id=found_id,
         transport_options=transport_options,
     )
+
+
+def _checked_url(device: DeviceConfig, where: str, transport_options: TransportOptions) -> TransportUrl:
+    if device.url.startswith(PASSTHROUGH_PREFIX):
+        printer = device.url.removeprefix(PASSTHROUGH_PREFIX).strip("/")
+        if device.kind != "line_display":
+            raise ConfigError(f"{where}.url: only a line display can be reached through a printer")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,63}", printer):
+            raise ConfigError(
+                f"{where}.url: {device.url!r} must name a printer's device id, like printer://receipt"
+            )
+        return TransportUrl("printer", host=printer)
+    try:
+        url = parse_transport_url(device.url, default_port=DEFAULT_PORTS.get(device.kind))
+        create_transport(url, transport_options)
+    except UnsupportedTransport as exc:
+        raise ConfigError(f"{where}.url: {exc}") from None
+    return url
 
 
 def resolve_all(devices: list[DeviceConfig]) -> list[DeviceSpec]:

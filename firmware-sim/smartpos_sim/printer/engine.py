@@ -189,6 +189,7 @@ class Printer:
             "backlog_bytes": self._backlog,
             "queued_actions": self._jobs,
             "counters": asdict(self.counters),
+            "display_text": self.model.display_text,
         }
 
     def _notify_clients(self) -> None:

@@ -109,6 +109,7 @@ class PrintModel:
     codepage: int = DEFAULT_CODEPAGE
     style: Style = field(default_factory=Style)
     enabled: bool = True  # ESC = : data goes to the printer (not a daisy-chained display)
+    display_text: str = ""  # what was sent to the daisy-chained display
 
     def __post_init__(self) -> None:
         self._line: list[str] = []
@@ -131,8 +132,15 @@ class PrintModel:
                 return [Step(f"[DRAWER pin={action.pin} pulse_ms={action.pulse_ms}]", 0.0)]
             return []
         if not self.enabled:
-            if isinstance(action, SelectPeripheral):
-                self.enabled = bool(action.n & 1)
+            # Routed to a display on the printer's display port: nothing reaches the paper. The
+            # text is kept (the last 160 characters, cleared by CLR) so tests can see it arrived.
+            match action:
+                case SelectPeripheral(n=n):
+                    self.enabled = bool(n & 1)
+                case Text(data=data):
+                    self.display_text = (self.display_text + decode(data, self.codepage))[-160:]
+                case FormFeed():
+                    self.display_text = ""
             return []
         steps: list[Step] = []
         match action:
