@@ -7,7 +7,9 @@
 #   ./run-hub.sh --setup-only  only install what is missing (used by ./run-tests.sh)
 #
 # Ports: HUB_PORT (default 8420) for the hub's API, CLOUD_PORT (8600) for the cloud, BROKER_PORT
-# (1884) for Mosquitto, PRINTER_PORT (9100) and PRINTER_CONTROL_PORT (9101) for the simulator.
+# (1884) for Mosquitto, PRINTER_PORT (9100) and PRINTER_CONTROL_PORT (9101) for the simulator,
+# DISPLAY_CONTROL_PORT (9102) and SCANNER_CONTROL_PORT (9103) for the simulated customer display
+# and barcode scanner, which sit on pseudo-terminals linked from .demo/by-id/ for discovery.
 # Everything listens on 127.0.0.1 only. State lives in .demo/ (delete it to start afresh).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -59,6 +61,8 @@ PRINTER_PORT=${PRINTER_PORT:-9100}
 PRINTER_CONTROL_PORT=${PRINTER_CONTROL_PORT:-9101}
 BROKER_PORT=${BROKER_PORT:-1884}
 CLOUD_PORT=${CLOUD_PORT:-8600}
+DISPLAY_CONTROL_PORT=${DISPLAY_CONTROL_PORT:-9102}
+SCANNER_CONTROL_PORT=${SCANNER_CONTROL_PORT:-9103}
 DEMO=.demo
 ABS="$PWD/$DEMO"
 mkdir -p "$DEMO/broker" "$DEMO/cloud" "$DEMO/data"
@@ -197,6 +201,13 @@ enabled = false
 [log]
 format = "text"
 
+[discovery]
+# The simulated display and scanner are found by their by-id style links; mDNS is browsed on
+# loopback only, and no Bluetooth scan runs.
+serial = ["$ABS/by-id/*"]
+mdns_interfaces = ["127.0.0.1"]
+ble = false
+
 [[devices]]
 id = "receipt"
 kind = "printer"
@@ -214,6 +225,13 @@ fi
 .venv/bin/smartpos-sim printer --port "$PRINTER_PORT" --control-port "$PRINTER_CONTROL_PORT" \
   --output "$DEMO/paper.txt" 2> "$DEMO/printer.log" &
 PIDS+=($!)
+mkdir -p "$DEMO/by-id"
+.venv/bin/smartpos-sim display --link "$ABS/by-id/usb-Generic_CD5220_Customer_Display_DEMO1-if00-port0" \
+  --protocol cd5220 --control-port "$DISPLAY_CONTROL_PORT" 2> "$DEMO/display.log" &
+PIDS+=($!)
+.venv/bin/smartpos-sim scanner --link "$ABS/by-id/usb-Honeywell_Barcode_Scanner_DEMO1-if00-port0" \
+  --control-port "$SCANNER_CONTROL_PORT" 2> "$DEMO/scanner.log" &
+PIDS+=($!)
 
 cat <<EOF_MSG
 >> cloud: fleet view at http://127.0.0.1:$CLOUD_PORT/fleet  (API docs: /schema)
@@ -226,6 +244,12 @@ cat <<EOF_MSG
      .venv/bin/smartpos-hub --config $DEMO/hub.toml print-test receipt
      .venv/bin/smartpos-hub --config $DEMO/hub.toml sync status   # the config version applied
      cat $DEMO/paper.txt
+>> a simulated customer display and barcode scanner wait to be adopted:
+     .venv/bin/smartpos-hub --config $DEMO/hub.toml discover
+     .venv/bin/smartpos-hub --config $DEMO/hub.toml devices adopt "serial:$ABS/by-id/usb-Generic_CD5220_Customer_Display_DEMO1-if00-port0" --role customer_display --terminal T1
+     .venv/bin/smartpos-hub --config $DEMO/hub.toml devices adopt "serial:$ABS/by-id/usb-Honeywell_Barcode_Scanner_DEMO1-if00-port0" --role scanner --terminal T1
+   then: echo status | nc 127.0.0.1 $DISPLAY_CONTROL_PORT   (what the display shows)
+         echo 'scan 3870000000020' | nc 127.0.0.1 $SCANNER_CONTROL_PORT   (a scan, sent to T1's websocket)
 EOF_MSG
 .venv/bin/smartpos-hub serve --config "$DEMO/hub.toml" &
 PIDS+=($!)
