@@ -10,18 +10,13 @@ from __future__ import annotations
 import pytest
 from PIL import ImageFont
 
-from drivers import star_raster_printer
+from drivers import star_raster_render
 from drivers.base import DeviceHealth
 from drivers.discovery.base import FoundDevice
 from drivers.errors import DeviceOffline, Timeout
 from drivers.escpos_printer import EscposPrinter
-from drivers.star_raster_printer import (
-    CELL_HEIGHT,
-    CELL_WIDTH,
-    ReceiptPainter,
-    StarRasterOptions,
-    StarRasterPrinter,
-)
+from drivers.star_raster_printer import StarRasterOptions, StarRasterPrinter
+from drivers.star_raster_render import CELL_HEIGHT, CELL_WIDTH, ReceiptPainter
 from drivers.transports.base import Transport, TransportUrl
 from protocols.escpos import Columns, Cut, DrawerKick, ReceiptDocument, Separator, Text, render
 from protocols.escpos.extract import TextLine, TextRun
@@ -139,7 +134,7 @@ async def test_drawer_only_job_prints_nothing() -> None:
 
 
 async def test_an_endless_job_is_split_into_bounded_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(star_raster_printer, "MAX_PAGE_DOTS", 100)
+    monkeypatch.setattr(star_raster_render, "MAX_PAGE_DOTS", 100)
     commands, _ = await print_job(b"".join(b"line %d\n" % n for n in range(10)))
     pages = page_bitmaps(commands, 576)
     assert [page.height <= 100 + 30 for page in pages] == [True] * len(pages) and len(pages) >= 3
