@@ -16,11 +16,9 @@ import json
 import platform
 import re
 import sqlite3
-import tarfile
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -149,6 +147,10 @@ def to_toml(data: Mapping[str, Any]) -> str:
 
 def collect_versions(hub_version: str) -> dict[str, Any]:
     """The hub's, Python's, the OS's and the key libraries' versions."""
+    # importlib.metadata and tarfile load here, not at start-up: the daemon imports this module
+    # for an API route it may never serve, and every megabyte counts on a Pi-class box.
+    from importlib import metadata
+
     libraries: dict[str, str] = {}
     for name in LIBRARIES:
         try:
@@ -277,6 +279,8 @@ def build_archive(data: DiagnosticsInput) -> bytes:
         "integrity.txt": _integrity_text(data.integrity),
         "sync.json": _json(data.sync if data.sync is not None else {"available": False}),
     }
+    import tarfile
+
     buffer = io.BytesIO()
     mtime = time.time()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
@@ -289,6 +293,8 @@ def build_archive(data: DiagnosticsInput) -> bytes:
 
 def read_manifest(archive: bytes) -> dict[str, Any]:
     """The manifest of a bundle; raises ValueError when the bytes are not one."""
+    import tarfile
+
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as bundle:
             member = bundle.extractfile(MANIFEST)
