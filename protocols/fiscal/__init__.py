@@ -1,0 +1,1 @@
+"""Fiscal device protocols (Datecs X, Datecs C, Tremol ZFP): sans-I/O framing and messages."""
