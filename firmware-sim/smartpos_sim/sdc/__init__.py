@@ -1,0 +1,1 @@
+"""A simulated TaxCore SDC (Serbia's sales data controller): ``smartpos-sim sdc``."""

@@ -1,0 +1,1 @@
+"""A simulated German TSE (a fiskaly SIGN DE v2-style cloud TSS): ``smartpos-sim tse``."""
