@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +19,8 @@ import pytest
 from drivers.errors import Declined, DeviceOffline, ProtocolError
 from drivers.signing.taxcore import TaxCoreAdapter, TaxCoreOptions
 from protocols.fiscal.receipt import FiscalItem, FiscalPayment, FiscalReceipt
-from tests.support.procs import BIN, free_port, http, terminate, wait_for
+from tests.support.procs import free_port
+from tests.support.signing_sims import SdcSim
 
 ANSWER_FIELDS = [
     "requestedBy",
@@ -50,39 +50,6 @@ ANSWER_FIELDS = [
 
 
 NUMBERS = msgspec.json.Encoder(decimal_format="number")
-
-
-class SdcSim:
-    """``smartpos-sim sdc`` as a separate process; its log (listening line first) in a file."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.log = workdir / f"sdc-{self.port}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> SdcSim:
-        with self.log.open("wb") as log:
-            command = [str(BIN / "smartpos-sim"), "sdc", "--port", str(self.port)]
-            self.proc = subprocess.Popen(command, stderr=log)
-        wait_for(lambda: "listening" in self.log.read_text(), what=f"sdc simulator on {self.port}")
-        return self
-
-    def stop(self) -> None:
-        terminate(self.proc)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def faults(self, **faults: Any) -> dict[str, Any]:
-        status, body = http("POST", self.url + "/sim/faults", body=faults)
-        assert status == 200, body
-        return dict(body)
-
-    def invoices(self, request_id: str | None = None) -> list[dict[str, Any]]:
-        status, body = http("GET", self.url + "/sim/invoices")
-        assert status == 200, body
-        return [entry for entry in body if request_id is None or entry["requestId"] == request_id]
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from drivers.errors import Declined, DeviceOffline
 from drivers.signing.tse import TseAdapter, TseOptions, iso_time, qr_code_data
 from protocols.fiscal.receipt import FiscalItem, FiscalPayment, FiscalReceipt
-from tests.support.procs import BIN, free_port, http, terminate, wait_for
+from tests.support.procs import free_port, wait_for
+from tests.support.signing_sims import CLIENT_ID, CLIENT_SERIAL, TSS_ID, TseSim
 
-TSS_ID = "0b7f3c1e-2d4a-4e5f-8a6b-7c8d9e0f1a2b"
-CLIENT_ID = "0b7f3c1e-2d4a-4e5f-8a6b-7c8d9e0f10c1"
-CLIENT_SERIAL = "KASSE-7"
 ANSWER_FIELDS = [
     "number",
     "time_start",
@@ -47,44 +43,6 @@ ANSWER_FIELDS = [
     "_id",
     "_type",
 ]
-
-
-class TseSim:
-    """``smartpos-sim tse`` as a separate process; ``listening`` holds its start-up line."""
-
-    def __init__(self, workdir: Path, *extra: str) -> None:
-        self.port = free_port()
-        self.log = workdir / f"tse-{self.port}.log"
-        self.extra = list(extra)
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.listening: dict[str, Any] = {}
-
-    def start(self) -> TseSim:
-        command = [str(BIN / "smartpos-sim"), "tse", "--port", str(self.port), "--tss-id", TSS_ID]
-        command += ["--client", f"{CLIENT_ID}={CLIENT_SERIAL}", *self.extra]
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(command, stderr=log)
-        line = wait_for(lambda: self.log.read_text().partition("\n")[0], what=f"tse simulator on {self.port}")
-        self.listening = json.loads(line)
-        assert self.listening["event"] == "listening", line
-        return self
-
-    def stop(self) -> None:
-        terminate(self.proc)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def faults(self, **faults: Any) -> dict[str, Any]:
-        status, body = http("POST", self.url + "/sim/faults", body=faults)
-        assert status == 200, body
-        return dict(body)
-
-    def transactions(self) -> list[dict[str, Any]]:
-        status, body = http("GET", self.url + "/sim/transactions")
-        assert status == 200, body
-        return list(body)
 
 
 @pytest.fixture
