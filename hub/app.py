@@ -21,6 +21,7 @@ from aiohttp import web
 from hub import __version__
 from hub.api.app import build_app
 from hub.api.context import HubServices
+from hub.api.routes_erpnet import ErpNetContext, build_erpnet_app
 from hub.cloud_link import read_link
 from hub.config import ConfigError, HubConfig, SyncSection
 from hub.db.database import Database
@@ -30,6 +31,8 @@ from hub.devices.display_feed import DisplayFeed
 from hub.devices.email_relay import EmailRelay
 from hub.devices.manager import DeviceManager
 from hub.devices.registry import resolve_all
+from hub.devices.signing_setup import signing_adapter
+from hub.devices.signing_worker import SigningWorker
 from hub.domain import outbox
 from hub.domain.auth import AuthService
 from hub.domain.catalog.csv_service import CsvService
@@ -38,6 +41,9 @@ from hub.domain.clock import now_iso
 from hub.domain.cloud_config import CloudConfig, read_state
 from hub.domain.email_outbox import EmailOutbox
 from hub.domain.events import EventLog
+from hub.domain.fiscal.documents import FiscalDocuments
+from hub.domain.fiscal.erpnet_tasks import ErpNetTasks
+from hub.domain.fiscal.service import Fiscalisation, FiscalSettings
 from hub.domain.infocodes.service import Infocodes
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.reports.day_close import DayClose
@@ -55,6 +61,7 @@ from hub.sync.config_fetch import ConfigFetcher
 from hub.sync.jobs import RemoteJobs
 from hub.sync.service import SyncService
 from hub.sync.supervisor import ServiceFactory, SyncSupervisor
+from protocols.fiscal.receipt import FiscalResult
 from protocols.sync.messages import DeviceState, ReportedState
 
 log = logging.getLogger("hub")
@@ -96,6 +103,7 @@ class Hub:
         db = Database(config.data_dir / DB_FILE)
         await db.open()
         runner: web.AppRunner | None = None
+        erpnet_runner: web.AppRunner | None = None
         announcer: HubAnnouncer | None = None
         manager: DeviceManager | None = None
         prune_task: asyncio.Task[None] | None = None
@@ -104,14 +112,27 @@ class Hub:
         sync: SyncSupervisor | None = None
         discovery: Discovery | None = None
         discovery_task: asyncio.Task[None] | None = None
+        signing: SigningWorker | None = None
         feed: DisplayFeed | None = None
         try:
             events = EventLog(db, retention=config.storage.event_retention)
             auth = AuthService(db, code_ttl_s=config.api.pairing_code_ttl_s)
             await auth.install_admin_token(config.data_dir)
             jobs = PrintJobs(db, events)
+            fiscal_documents = FiscalDocuments(db, events)
             manager = DeviceManager(
-                self.specs, jobs, events, language=config.hub.language, adopted=AdoptedDevices(db)
+                self.specs, jobs, events, language=config.hub.language, adopted=AdoptedDevices(db),
+                fiscal=fiscal_documents,
+            )  # fmt: skip
+            section = config.fiscal
+            signing_adapter_ = signing_adapter(section, db)
+            fiscal = Fiscalisation(
+                FiscalSettings(
+                    mode=section.mode,
+                    device=section.device if section.mode == "device" else section.mode,
+                    tax_groups=dict(section.tax_groups),
+                ),
+                on_queued=lambda queue: self._wake_fiscal(queue, manager, signing),
             )
             await manager.start()
             hub_id = await _hub_id(db)
@@ -131,6 +152,7 @@ class Hub:
                 devices,
                 email=email if config.smtp.enabled else None,
                 infocodes=infocodes,
+                fiscal=fiscal,
             )
             staff = StaffService(db)
             shifts = ShiftService(
@@ -153,7 +175,7 @@ class Hub:
                 terminals=TerminalService(db),
                 shifts=shifts,
                 cash=CashDesk(shifts, staff),
-                day_close=DayClose(db, jobs, settings, devices.printers),
+                day_close=DayClose(db, jobs, settings, devices.printers, fiscal=fiscal),
                 quick_reports=QuickReports(db, settings),
                 infocodes=infocodes,
                 targets=SalesTargets(db, settings),
@@ -174,6 +196,14 @@ class Hub:
                 ],
                 events=events,
             )
+            if signing_adapter_ is not None:
+                checkout = sales.checkout
+
+                async def print_signed(sale_id: int, result: FiscalResult) -> None:
+                    await checkout.print_signed(sale_id, result, actor="fiscal")
+
+                signing = SigningWorker(section.mode, signing_adapter_, fiscal_documents, print_signed)
+                signing.start()
             sync = SyncSupervisor(
                 config,
                 db,
@@ -199,6 +229,8 @@ class Hub:
             await runner.setup()
             site = web.TCPSite(runner, config.api.host, config.api.port, shutdown_timeout=5.0)
             await site.start()
+            if config.erpnet.enabled:
+                erpnet_runner = await self._serve_erpnet(db, events, manager)
             if config.mdns.enabled:
                 announcer = HubAnnouncer(
                     name=config.hub_name,
@@ -240,8 +272,12 @@ class Hub:
                 await discovery.stop()
             if feed is not None:
                 await feed.stop()
+            if signing is not None:
+                await signing.stop()
             if announcer is not None:
                 await announcer.stop()
+            if erpnet_runner is not None:
+                await erpnet_runner.cleanup()
             if runner is not None:
                 await runner.cleanup()
             if sync is not None:
@@ -253,6 +289,26 @@ class Hub:
             await self.notifier.stop_watchdog()
             await db.close()
             log.info("stopped")
+
+    async def _serve_erpnet(self, db: Database, events: EventLog, manager: DeviceManager) -> web.AppRunner:
+        """The ErpNet.FP-compatible API on its own host and port (its clients carry no token)."""
+        config = self.config
+        rates: dict[str, str] = {}
+        for rate, group in config.fiscal.tax_groups.items():
+            rates.setdefault(group, rate)  # the group's first rate, for the record only
+        tasks = ErpNetTasks(db, events, wake=manager.wake, tax_rates=rates)
+        app = build_erpnet_app(
+            ErpNetContext(tasks, manager, config.erpnet.token), max_body=config.api.max_body_bytes
+        )
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, config.erpnet.host, config.erpnet.port, shutdown_timeout=5.0).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        log.info("ErpNet.FP API listening", extra={"api": f"{config.erpnet.host}:{config.erpnet.port}"})
+        return runner
 
     def _sync_factory(
         self, db: Database, manager: DeviceManager, services: HubServices, cloud_config: CloudConfig
@@ -295,6 +351,13 @@ class Hub:
         return ReportedState(config_version=config.applied_version, software_version=__version__, devices=devices,
                              backlog=await outbox.backlog(db), at=now_iso(),
                              rejected_config_version=config.rejected_version, config_error=config.error)  # fmt: skip
+
+    @staticmethod
+    def _wake_fiscal(queue: str, manager: DeviceManager, signing: SigningWorker | None) -> None:
+        """A fiscal document was committed for ``queue``: wake whoever drains it."""
+        manager.wake(queue)
+        if signing is not None:
+            signing.wake(queue)
 
     async def _auto_close(self, shifts: ShiftService) -> None:
         """Close shifts still open at 23:59 store time (checked twice a minute)."""

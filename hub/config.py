@@ -9,6 +9,7 @@ Three settings can be overridden from the environment, which is what systemd's
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import socket
@@ -18,6 +19,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
+
+from drivers.signing.taxcore import TaxCoreOptions
+from drivers.signing.tse import TseOptions
 
 DEFAULT_CONFIG_PATH = Path("/etc/smartpos/hub.toml")
 DEFAULT_DATA_DIR = "/var/lib/smartpos"
@@ -121,6 +125,49 @@ class DiscoverySection(_Section):
     ble: bool = True
 
 
+class RksvSection(_Section):
+    """Austria's RKSV, signed on the hub: the cashbox, its AES key (Base64 of 32 bytes, as
+    registered with FinanzOnline) and the signing key (a PEM file with an EC P-256 key)."""
+
+    cashbox_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+    aes_key: Annotated[str, msgspec.Meta(min_length=44, max_length=44)]
+    key_file: Annotated[str, msgspec.Meta(min_length=1)]
+    certificate_serial: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    zda: Annotated[str, msgspec.Meta(pattern=r"^AT[0-9]$")] = "AT0"
+    timezone: str = "Europe/Vienna"
+
+
+class FiscalSection(_Section):
+    """How the store's sales and refunds are fiscalised; off by default.
+
+    ``mode = "device"``: every sale and refund goes through the fiscal printer ``device`` (a
+    ``[[devices]]`` entry of kind ``fiscal_printer``), which prints the receipt. ``tax_groups``
+    maps each tax rate (percent, as in the catalog: ``"17"``, ``"5.5"``) to the device's tax
+    group letter.
+    """
+
+    mode: Literal["off", "device", "taxcore", "tse", "rksv"] = "off"
+    device: str = ""
+    tax_groups: dict[str, Annotated[str, msgspec.Meta(pattern=r"^[A-H]$")]] = {}
+    taxcore: TaxCoreOptions | None = None  # mode "taxcore": Serbia's SDC
+    tse: TseOptions | None = None  # mode "tse": a German TSE (fiskaly SIGN DE style)
+    rksv: RksvSection | None = None  # mode "rksv": Austria, signed on the hub
+
+
+class ErpNetSection(_Section):
+    """The ErpNet.FP-compatible REST surface (``/printers/...``) for existing fiscal clients.
+
+    Off by default. Those clients send no paired-device token, so it listens on its own
+    ``host``/``port`` (ErpNet.FP's 8001), loopback by default; on any other address a ``token``
+    is required, which callers send as ``Authorization: Bearer`` or ``?token=``.
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 8001
+    token: Annotated[str, msgspec.Meta(max_length=256)] = ""
+
+
 class SmtpSection(_Section):
     """The SMTP relay that e-mailed receipts and invoices go through (off until enabled)."""
 
@@ -172,6 +219,8 @@ class HubConfig(_Section):
     smtp: SmtpSection = msgspec.field(default_factory=SmtpSection)
     sync: SyncSection = msgspec.field(default_factory=SyncSection)
     discovery: DiscoverySection = msgspec.field(default_factory=DiscoverySection)
+    fiscal: FiscalSection = msgspec.field(default_factory=FiscalSection)
+    erpnet: ErpNetSection = msgspec.field(default_factory=ErpNetSection)
     devices: list[DeviceConfig] = []
 
     @property
@@ -218,15 +267,51 @@ def apply_env(config: HubConfig, env: Mapping[str, str]) -> HubConfig:
         api = msgspec.structs.replace(api, port=int(value))
     config = msgspec.structs.replace(config, storage=storage, api=api)
     _check_devices(config)
+    _check_erpnet(config)
     return config
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
+def _check_erpnet(config: HubConfig) -> None:
+    erpnet = config.erpnet
+    if not erpnet.enabled:
+        return
+    # Anyone who reaches this port can print fiscal receipts and run Z reports.
+    if not is_loopback(erpnet.host) and len(erpnet.token) < 16:
+        raise ConfigError(
+            f"erpnet.token: the ErpNet.FP API listens on {erpnet.host!r}, beyond this machine; "
+            'set a token of at least 16 characters (or host = "127.0.0.1")'
+        )
+    if erpnet.port == config.api.port and erpnet.port != 0:
+        raise ConfigError(f"erpnet.port: {erpnet.port} is the port of [api] already")
+
+
 def _check_devices(config: HubConfig) -> None:
-    seen: set[str] = set()
+    seen: dict[str, DeviceConfig] = {}
     for index, device in enumerate(config.devices):
         if device.id in seen:
             raise ConfigError(f"devices[{index}].id: duplicate device id {device.id!r}")
-        seen.add(device.id)
+        seen[device.id] = device
+    fiscal = config.fiscal
+    if fiscal.mode in ("taxcore", "tse", "rksv") and getattr(fiscal, fiscal.mode) is None:
+        raise ConfigError(
+            f"fiscal.{fiscal.mode}: mode {fiscal.mode!r} needs its [fiscal.{fiscal.mode}] section"
+        )
+    if fiscal.mode == "device":
+        printer = seen.get(fiscal.device)
+        if printer is None or printer.kind != "fiscal_printer":
+            raise ConfigError(
+                f"fiscal.device: {fiscal.device!r} is not a [[devices]] entry of kind fiscal_printer"
+            )
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None, *, link: bool = True) -> HubConfig:

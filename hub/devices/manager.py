@@ -20,19 +20,21 @@ from drivers.transports.factory import DEFAULT_OPTIONS, TransportOptions
 from hub.config import ConfigError, DeviceConfig
 from hub.devices.adoption import AdoptedDevices
 from hub.devices.device_view import DeviceView, view_of
+from hub.devices.fiscal_worker import FiscalWorker
 from hub.devices.link_workers import DisplayWorker, ScannerWorker
 from hub.devices.passthrough import PrinterPassthrough
 from hub.devices.printer_worker import PrinterWorker
 from hub.devices.registry import DeviceSpec, resolve
 from hub.devices.roles import by_terminal
 from hub.domain.events import EventLog
+from hub.domain.fiscal.documents import FiscalDocuments
 from hub.domain.print_jobs import JobKind, PrintJob, PrintJobs
 from hub.domain.print_render import DrawerRequest, render_payload
 from hub.domain.sales.checkout import Devices
 
 log = logging.getLogger(__name__)
 
-Worker = PrinterWorker | DisplayWorker | ScannerWorker
+Worker = PrinterWorker | DisplayWorker | ScannerWorker | FiscalWorker
 
 
 class UnknownDevice(Exception):
@@ -55,8 +57,10 @@ class DeviceManager:
         language: str,
         adopted: AdoptedDevices | None = None,
         transport_options: TransportOptions = DEFAULT_OPTIONS,
+        fiscal: FiscalDocuments | None = None,
     ) -> None:
         self._jobs = jobs
+        self._fiscal = fiscal
         self._events = events
         self._language = language
         self._adopted = adopted
@@ -77,6 +81,10 @@ class DeviceManager:
             return DisplayWorker(spec, self._health_changed, transport)
         if kind == "scanner":
             return ScannerWorker(spec, self._health_changed, self._scanned)
+        if kind == "fiscal_printer":
+            if self._fiscal is None:
+                raise UnsupportedOperation("this hub keeps no fiscal documents")
+            return FiscalWorker(spec, self._fiscal, self._health_changed)
         return PrinterWorker(spec, self._jobs, self._health_changed, language=self._language)
 
     async def start(self) -> None:
@@ -255,7 +263,11 @@ class DeviceManager:
 
     async def view(self, device_id: str) -> DeviceView:
         worker = self.worker(device_id)
-        counts = await self._jobs.counts(device_id) if isinstance(worker, PrinterWorker) else {}
+        counts: dict[str, int] = {}
+        if isinstance(worker, PrinterWorker):
+            counts = await self._jobs.counts(device_id)
+        elif isinstance(worker, FiscalWorker) and self._fiscal is not None:
+            counts = {"queued": await self._fiscal.pending_count(device_id)}
         return view_of(worker.spec, worker.health, counts)
 
     async def views(self) -> list[DeviceView]:

@@ -19,6 +19,7 @@ from drivers.base import DeviceDriver
 from drivers.discovery.base import FoundDevice
 from drivers.errors import UnsupportedTransport
 from drivers.escpos_printer import EscposPrinter
+from drivers.fiscal.datecs_x import DatecsXPrinter
 from drivers.line_display import Cd5220Display, EpsonDmdDisplay
 from drivers.serial_scanner import SerialScanner
 from drivers.star_raster_printer import StarRasterPrinter
@@ -33,9 +34,15 @@ DRIVERS: tuple[type[DeviceDriver], ...] = (
     Cd5220Display,
     EpsonDmdDisplay,
     SerialScanner,
+    DatecsXPrinter,
 )
 BY_NAME: dict[tuple[str, str], type[DeviceDriver]] = {(cls.kind, cls.name): cls for cls in DRIVERS}
-DEFAULT_DRIVER = {"printer": "escpos", "line_display": "dmd", "scanner": "serial_scanner"}
+DEFAULT_DRIVER = {
+    "printer": "escpos",
+    "line_display": "dmd",
+    "scanner": "serial_scanner",
+    "fiscal_printer": "datecs_x",
+}
 DEFAULT_PORTS = {"printer": 9100}
 # ``printer://<device id>``: a customer display on a printer's display port (hub.devices.passthrough).
 PASSTHROUGH_PREFIX = "printer://"

@@ -13,6 +13,7 @@ does not have the fields the command promises.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -57,8 +58,22 @@ def _quantity(text: str) -> str:
     return f"{value:.3f}"
 
 
-def _name(text: str) -> str:
-    name = " ".join(text.split())[:MAX_NAME]
+def printable(text: str, encoding: str) -> str:
+    """``text`` with every character the device's code page lacks replaced by its base letter
+    (Ć -> C) or ``?``: a receipt line is never refused for one letter."""
+    out = []
+    for char in text:
+        try:
+            char.encode(encoding)
+            out.append(char)
+        except UnicodeEncodeError:
+            base = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+            out.append(base[:1] or "?")
+    return "".join(out)
+
+
+def _name(text: str, encoding: str) -> str:
+    name = printable(" ".join(text.split()), encoding)[:MAX_NAME]
     if not name:
         raise FieldError("an item needs a name")
     return name
@@ -99,16 +114,20 @@ def sale(
     department: int = 0,
     unit: str = "",
     exponent: int = 2,
+    encoding: str = "cp1251",
 ) -> Command:
-    """49: register a sale; a line discount goes as "discount by sum" (type 4)."""
+    """49: register a sale; a line discount goes as "discount by sum" (type 4), a negative one
+    (a surcharge) as "surcharge by sum" (type 3): the device takes no negative value there."""
     if tax_group not in TAX_CODES:
         raise FieldError(f"tax group {tax_group!r} is not one of A..H")
-    discount_type, discount_value = ("4", money(discount, exponent)) if discount else ("", "")
-    fields: list[object] = [_name(name), TAX_CODES[tax_group], money(unit_price, exponent), _quantity(quantity),
+    discount_type, discount_value = "", ""
+    if discount:
+        discount_type, discount_value = ("4" if discount > 0 else "3"), money(abs(discount), exponent)
+    fields: list[object] = [_name(name, encoding), TAX_CODES[tax_group], money(unit_price, exponent), _quantity(quantity),
                             discount_type, discount_value, department]  # fmt: skip
     if unit:
-        fields.append(unit[:6])
-    return dx.SALE, dx.params(*fields)
+        fields.append(printable(unit, encoding)[:6])
+    return dx.SALE, dx.params(*fields, encoding=encoding)
 
 
 def subtotal() -> Command:
@@ -121,9 +140,10 @@ def payment(kind: str, amount: int, exponent: int = 2) -> Command:
     return dx.PAYMENT, dx.params(PAID_MODES.get(kind, "5"), money(amount, exponent), "")
 
 
-def comment(text: str, width: int = 40) -> Command:
+def comment(text: str, width: int = 40, encoding: str = "cp1251") -> Command:
     """54: a free text line inside the fiscal receipt."""
-    return dx.COMMENT, dx.params(text[: width - 2], "", "", "", "", "")
+    line = printable(" ".join(text.split()), encoding)[: width - 2]
+    return dx.COMMENT, dx.params(line, "", "", "", "", "", encoding=encoding)
 
 
 def close_receipt() -> Command:
@@ -156,7 +176,8 @@ def read_status() -> Command:
 
 
 def duplicate() -> Command:
-    return dx.DUPLICATE, dx.params("1")
+    """109: a duplicate of the last receipt (no parameter in the X protocol)."""
+    return dx.DUPLICATE, b""
 
 
 def get_datetime() -> Command:
@@ -192,7 +213,8 @@ def slip_number(reply: dx.Reply) -> int:
 
 @dataclass(frozen=True, slots=True)
 class TransactionStatus:
-    """Answer to 76: whether a receipt is open, its number, how many items and how much is paid."""
+    """Answer to 76: whether a receipt (sale or storno) is open, its number, how many items and
+    how much is paid."""
 
     is_open: bool
     number: int
@@ -204,7 +226,8 @@ class TransactionStatus:
 def parse_transaction_status(reply: dx.Reply, exponent: int = 2) -> TransactionStatus:
     fields = _ok_fields(reply, 6)
     return TransactionStatus(
-        is_open=fields[1] == "1",
+        # 0 closed, 1 a sale receipt, 2..4 a storno receipt (by its reason), 5 non-fiscal.
+        is_open=fields[1] in ("1", "2", "3", "4"),
         number=_int(fields[2], "receipt number"),
         items=_int(fields[3], "item count"),
         amount=parse_money(fields[4], exponent),

@@ -36,6 +36,9 @@ class FiscalItem(msgspec.Struct, frozen=True, kw_only=True):
 class FiscalPayment(msgspec.Struct, frozen=True, kw_only=True):
     type: PaymentType
     amount: Minor  # what this tender paid toward the total (change excluded)
+    # What the customer handed over, when more than ``amount`` (cash with change): a fiscal
+    # printer registers this and prints the change; signing services take ``amount``.
+    tendered: Minor = 0
 
 
 class FiscalReceipt(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,6 +62,11 @@ class FiscalReceipt(msgspec.Struct, frozen=True, kw_only=True):
     refund_of_number: str = ""
     refund_of_at: str = ""
     buyer_id: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    # The sale number the state requires on the fiscal receipt where it has one (Bulgaria's
+    # "unique sale number", e.g. DT279013-0001-0000001); empty where it does not.
+    unique_sale_number: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    # Why a refund is issued, for devices that record it with the refund (Datecs storno).
+    refund_reason: Literal["operator_error", "refund", "tax_base_reduction"] = "refund"
 
 
 class FiscalResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,6 +18,8 @@ from hub.db.database import Database
 from hub.domain import audit, outbox
 from hub.domain.clock import iso, now
 from hub.domain.errors import Conflict, NotFound
+from hub.domain.fiscal.documents import enqueue_z
+from hub.domain.fiscal.service import Fiscalisation
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.shifts import printouts
 from hub.domain.shifts.clock_rules import business_date
@@ -153,8 +155,9 @@ class DayClose:
 
     def __init__(
         self, db: Database, jobs: PrintJobs, settings: StoreSettingsService, printers: frozenset[str],
-        clock: Callable[[], datetime] = now,
+        clock: Callable[[], datetime] = now, fiscal: Fiscalisation | None = None,
     ) -> None:  # fmt: skip
+        self._fiscal = fiscal
         self._db = db
         self._jobs = jobs
         self._settings = settings
@@ -217,6 +220,10 @@ class DayClose:
                 details={"net_total": totals.net_total},
             )
             await outbox.append(tx, "z_report.created", report)
+            if self._fiscal is not None and self._fiscal.enabled:
+                # The device's own Z runs behind every receipt queued before it, exactly once.
+                await enqueue_z(tx, number, self._fiscal.settings.device)
+                self._fiscal.queued(tx)
             doc = report_document(settings, f"Z REPORT {number}", [report.business_date, iso(at),
                                   f"Grand total {grand_total / 100:.2f}"], totals)  # fmt: skip
             job = await printouts.queue_print(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from hub.db.database import Database
 from hub.domain.events import EventLog
+from hub.domain.fiscal.service import Fiscalisation
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.sales.card_terminal import ConfirmedByCashier
 from hub.domain.sales.carts import CartService
@@ -39,10 +40,20 @@ def build_sales(
     devices: Devices,
     email: EmailPort | None,
     infocodes: InfocodePort | None = None,
+    fiscal: Fiscalisation | None = None,
 ) -> SalesModule:
     carts = CartService(db, events, catalog, settings, infocodes)
     checkout = SalesService(
-        db, events, jobs, carts, TenderStore(db), settings, ConfirmedByCashier(), devices, email=email
+        db,
+        events,
+        jobs,
+        carts,
+        TenderStore(db),
+        settings,
+        ConfirmedByCashier(),
+        devices,
+        email=email,
+        fiscal=fiscal,
     )
     return SalesModule(
         settings=settings,

@@ -23,6 +23,7 @@ from hub.db.database import Database, Transaction
 from hub.domain import audit, outbox
 from hub.domain.clock import now_iso
 from hub.domain.events import EventLog
+from hub.domain.fiscal.service import Fiscalisation, FiscalSettings
 from hub.domain.money import format_quantity
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.print_render import DrawerRequest, render_payload
@@ -38,7 +39,8 @@ from hub.domain.sales.schemas import Buyer, Checkout, PaymentView, SaleView
 from hub.domain.sales.tender_store import TenderStore
 from hub.domain.sales.tenders import Settlement, TenderError, settle
 from hub.domain.store_settings import StoreSettings, StoreSettingsService
-from protocols.escpos import ReceiptDocument, render
+from protocols.escpos import Block, Cut, QRCode, ReceiptDocument, Separator, Text, render
+from protocols.fiscal.receipt import FiscalResult
 
 
 class EmailPort(Protocol):
@@ -121,7 +123,9 @@ class SalesService:
         card: CardTerminal,
         devices: Devices,
         email: EmailPort | None = None,
+        fiscal: Fiscalisation | None = None,
     ) -> None:
+        self.fiscal = fiscal or Fiscalisation(FiscalSettings())
         self._db = db
         self._events = events
         self._jobs = jobs
@@ -371,8 +375,14 @@ class SalesService:
         email: str | None,
         refund_of_number: str | None = None,
         notes: Sequence[str] = (),
+        refund_of: SaleView | None = None,
     ) -> SaleView:
-        """Queue the receipt, the drawer kick and the email inside the sale's transaction."""
+        """Queue the receipt, the drawer kick and the email inside the sale's transaction.
+
+        When the store fiscalises, the fiscal document is queued instead of the receipt: the
+        fiscal printer prints it, and the receipt printer must never print it too.
+        """
+        fiscal = await self.fiscal.queue(tx, sale, refund_of=refund_of)
         tender_names = {t.id: t.name for t in (await self.tenders.all()).values()}
         document = receipt_document(
             sale, settings, tender_names=tender_names, refund_of_number=refund_of_number, notes=notes
@@ -380,7 +390,7 @@ class SalesService:
         print_job_id: int | None = None
         drawer_job_id: int | None = None
         email_job_id: int | None = None
-        wants_print = settings.auto_print if print_receipt is None else print_receipt
+        wants_print = (settings.auto_print if print_receipt is None else print_receipt) and fiscal is None
         printer = self._devices.receipt_printer(sale.terminal_id, settings.receipt_printer)
         if wants_print and printer in self._devices.printers:
             job, _ = await self._jobs.enqueue(
@@ -412,7 +422,11 @@ class SalesService:
                 tx, sale, settings, document, email, f"sale-{sale.uuid}-email"
             )
         return msgspec.structs.replace(
-            sale, print_job_id=print_job_id, drawer_job_id=drawer_job_id, email_job_id=email_job_id
+            sale,
+            print_job_id=print_job_id,
+            drawer_job_id=drawer_job_id,
+            email_job_id=email_job_id,
+            fiscal=fiscal,
         )
 
     async def sale(self, sale_id: int) -> SaleView:
@@ -470,6 +484,33 @@ class SalesService:
         # fpdf2 is pure Python and takes tens of milliseconds for a long invoice: off the loop.
         pdf = await asyncio.to_thread(_render_pdf, sale, settings, names)
         return f"{sale.number_text}.pdf", pdf
+
+    async def print_signed(self, sale_id: int, result: FiscalResult, *, actor: str) -> int | None:
+        """Print the receipt of a sale a signing service has signed, with what it must show.
+
+        The signer's lines (TaxCore's journal, the TSE's transaction data, the RKSV markers) and
+        its QR code go before the cut. The idempotency key is the one the receipt would have had,
+        so signing retried after a crash never prints the receipt twice.
+        """
+        sale = await self.sale(sale_id)
+        settings = (await self._settings.get()).settings
+        printer = self._devices.receipt_printer(sale.terminal_id, settings.receipt_printer)
+        if printer not in self._devices.printers or not settings.auto_print:
+            return None
+        tender_names = {t.id: t.name for t in (await self.tenders.all()).values()}
+        document = receipt_document(sale, settings, tender_names=tender_names)
+        fiscal: list[Block] = [Separator(), *(Text(text=line) for line in result.print_lines if line.strip())]
+        if result.qr_data:
+            fiscal.append(QRCode(data=result.qr_data[:700]))
+        blocks = list(document.blocks)
+        cut_at = max((i for i, block in enumerate(blocks) if isinstance(block, Cut)), default=len(blocks))
+        document = msgspec.structs.replace(document, blocks=[*blocks[:cut_at], *fiscal, *blocks[cut_at:]])
+        async with self._db.transaction() as tx:
+            job, _ = await self._jobs.enqueue(
+                tx, device_id=printer, kind="document", payload=msgspec.json.encode(document),
+                rendered=render(document), idempotency_key=f"sale-{sale.uuid}-receipt", source=actor,
+            )  # fmt: skip
+        return job.id
 
     async def reprint(self, sale_id: int, *, actor: str) -> int:
         """Queue the receipt again, marked COPY; returns the print job id."""

@@ -333,9 +333,10 @@ class RefundService:
             balance_due=0,
             open_drawer=tender.cashdrawer == "force_open",
         )
-        refund_of_number = None
+        refund_of_number, original = None, None
         if refund_of is not None:
-            refund_of_number = (await sale_store.load_sale(tx, refund_of)).number_text
+            original = await sale_store.load_sale(tx, refund_of)
+            refund_of_number = original.number_text
         return await s.outputs(
             tx,
             sale,
@@ -346,4 +347,5 @@ class RefundService:
             email=None,
             refund_of_number=refund_of_number,
             notes=await s._carts.infocodes.receipt_lines(f"refund:{key}"),
+            refund_of=original,
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import msgspec
 
 from hub.db.database import Database, Transaction
+from hub.domain.fiscal.documents import view_for_sale
 from hub.domain.sales.errors import NotFound
 from hub.domain.sales.schemas import Buyer, PaymentView, SaleLineView, SaleView, TaxView
 
@@ -190,7 +191,9 @@ async def load_sale(db: Database | Transaction, sale_id: int) -> SaleView:
         "WHERE sale_id = ? ORDER BY id",
         (sale_id,),
     )
+    fiscal = await view_for_sale(db, sale_id)
     return SaleView(
+        fiscal=fiscal,
         id=s["id"],
         uuid=s["uuid"],
         doc_type=s["doc_type"],

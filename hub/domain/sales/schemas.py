@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from hub.domain.fiscal.documents import FiscalView
 from hub.domain.money import Amount, PercentText, QuantityText
 from hub.domain.sales.tenders import PaymentRequest
 
@@ -227,3 +228,5 @@ class SaleView(msgspec.Struct, frozen=True):
     print_job_id: int | None = None
     drawer_job_id: int | None = None
     email_job_id: int | None = None
+    # Pending, fiscalised (with the fiscal number) or failed, when the store fiscalises.
+    fiscal: FiscalView | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,10 +77,9 @@ def test_sequence_wraps() -> None:
 @given(st.binary(max_size=300))
 def test_decoders_raise_only_typed_errors(data: bytes) -> None:
     for decode in (dx.decode_reply, dx.decode_request):
-        try:
+        # Anything but the codec's own errors escaping here fails the test.
+        with contextlib.suppress(FiscalProtocolError):
             decode(data)
-        except FiscalProtocolError:
-            pass
 
 
 @given(st.lists(st.binary(max_size=40), max_size=12), st.integers(1, 20))

@@ -1,0 +1,1 @@
+"""Fiscal printer drivers: Datecs X (and the base class the others share)."""
