@@ -21,6 +21,7 @@ command per line, each answered with one line, ``ok``, ``error <message>`` or JS
     nak_next               answer the next frame with NAK, without executing it
     garbage_next           prefix the next reply with noise bytes
     paper_out on|off       print commands are refused with paper-end status, change nothing
+    paper_out_at <hex> [n] the paper runs out as the n-th next command of that code arrives
     fm_nearly_full on|off  the "fiscal memory nearly full" status bit
     status                 link state: protocol, pending faults, counters, last SEQ
     receipts               every fiscal receipt issued (closed and cancelled), oldest first
@@ -63,6 +64,17 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _hex_code(args: list[str]) -> int | None:
+    """One hex command code (``38`` or ``0x38``), or None."""
+    if len(args) != 1:
+        return None
+    try:
+        code = int(args[0].removeprefix("0x"), 16)
+    except ValueError:
+        return None
+    return code if 0 <= code <= 0xFFFF else None
+
+
 class FiscalControl:
     """Runs control lines against one device's link and fiscal memory."""
 
@@ -93,6 +105,13 @@ class FiscalControl:
             return "ok"
         if name == "drop_cmd":
             return self._drop_cmd(args)
+        if name == "paper_out_at":
+            code = _hex_code(args[:1])
+            count = args[1] if len(args) == 2 else "1"
+            if code is None or len(args) > 2 or not count.isdigit() or int(count) < 1:
+                return "error usage: paper_out_at <hex command code> [n]"
+            self.device.faults.paper_out_at[code] = int(count)
+            return "ok"
         if name == "busy":
             return self._busy(args)
         return f"error unknown command {line.strip()!r}"
@@ -186,7 +205,9 @@ def build_device(args: argparse.Namespace) -> tuple[FiscalEngine, LinkDevice]:
         "tremol": TremolDevice,
     }
     codec: DeviceCodec = codecs[args.protocol](engine)
-    return engine, LinkDevice(codec, delay_s=args.delay_ms / 1000)
+    device = LinkDevice(codec, delay_s=args.delay_ms / 1000)
+    device.on_paper_out = lambda: setattr(engine, "paper_out", True)
+    return engine, device
 
 
 def run(args: argparse.Namespace) -> int:

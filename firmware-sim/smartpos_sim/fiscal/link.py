@@ -92,6 +92,19 @@ class Faults:
     busy_ms: int = 0  # the next command is answered after this long, covered by busy bytes
     nak_next: bool = False  # NAK the next frame without executing it
     garbage_next: bool = False  # prefix the next reply with noise
+    # The paper runs out just as the n-th next command of a code arrives (mid-receipt):
+    # code -> how many more commands of that code until then.
+    paper_out_at: dict[int, int] = field(default_factory=dict)
+
+    def take_paper_out(self, code: int) -> bool:
+        left = self.paper_out_at.get(code)
+        if left is None:
+            return False
+        if left > 1:
+            self.paper_out_at[code] = left - 1
+            return False
+        del self.paper_out_at[code]
+        return True
 
     def take_drop(self, code: int) -> bool:
         """Whether the reply to a command of ``code`` is to be dropped (using the fault up)."""
@@ -107,6 +120,7 @@ class Faults:
         """The pending faults, command codes in hex."""
         data = asdict(self)
         data["drop_cmds"] = [f"{code:02x}" for code in self.drop_cmds]
+        data["paper_out_at"] = {f"{code:02x}": left for code, left in self.paper_out_at.items()}
         return data
 
 
@@ -131,6 +145,8 @@ class LinkDevice:
         self.delay_s = delay_s
         self.faults = Faults()
         self.counters = Counters()
+        # Set by the process: empties the paper roll (the engine's switch) when a fault says so.
+        self.on_paper_out: Callable[[], None] | None = None
         self.last_seq: int | None = None
         self.last_reply: bytes | None = None
         self.busy = False
@@ -162,6 +178,8 @@ class LinkDevice:
             return
         busy_s, self.faults.busy_ms = self.faults.busy_ms / 1000, 0
         await self._work(busy_s + self.delay_s, send, announce=busy_s > 0)
+        if self.faults.take_paper_out(item.code) and self.on_paper_out is not None:
+            self.on_paper_out()
         reply = self.codec.execute(item)
         self.counters.executed += 1
         # Remembered before any fault touches it: a resend gets the clean reply.

@@ -116,6 +116,23 @@ def test_paper_out_holds_the_sale_and_it_is_fiscalised_once_paper_is_back(shop: 
     assert len(issued) == 1 and fiscal["fiscal_number"] == str(issued[0]["number"])
 
 
+def test_paper_out_in_the_middle_of_a_receipt_shows_on_the_sale_and_it_is_issued_once(shop: Shop) -> None:
+    # The roll ends as the second item is registered: the device refuses it and the open
+    # receipt waits. Once paper is back the unfinished receipt is cancelled and issued whole.
+    shop.fp.control("paper_out_at 31 2")
+    sale = sell(shop, "paper-mid", ("CEV10", "1"), ("SOK1", "1"), ("BAK1", "1"))
+    held = wait_for(lambda: (f := shop.hub.api("GET", f"/api/v1/sales/{sale['id']}")[1]["fiscal"])["held_reason"] == "paper_out" and f,
+                    15, what="held for paper")  # fmt: skip
+    assert held["state"] == "pending" and shop.fp.issued() == []
+    device = shop.hub.api("GET", "/api/v1/devices/fp")[1]
+    assert device["status"] == "error" and "paper_out" in device["conditions"]
+    shop.fp.control("paper_out off")
+    fiscal = fiscal_of(shop, sale["id"])
+    issued = shop.fp.issued()
+    assert len(issued) == 1 and fiscal["fiscal_number"] == str(issued[0]["number"])
+    assert len(issued[0]["items"]) == 3 and issued[0]["total"] == sale["total"]
+
+
 def test_sales_are_fiscalised_in_order_and_z_report_runs_the_devices_z(shop: Shop) -> None:
     sales = [sell(shop, f"order-{n}", ("SOK1", str(n + 1))) for n in range(3)]
     numbers = [int(fiscal_of(shop, sale["id"])["fiscal_number"]) for sale in sales]
