@@ -136,3 +136,103 @@ class ScannerDriver(DeviceDriver):
 
         Returns never on its own: raises ``DeviceOffline`` when the port goes away.
         """
+
+
+class Weight(msgspec.Struct, frozen=True, kw_only=True):
+    """One reading of a scale: the net weight (after tare) in milligrams, exact, whatever unit the
+    scale shows. ``stable`` is False while the load moves; only a stable weight is sold."""
+
+    milligrams: int
+    stable: bool
+    overload: bool = False
+    underload: bool = False
+    unit: str = "kg"  # the unit the scale displays (kg, g, lb)
+    raw: str = ""  # the scale's answer as received, for the log
+
+
+WeightCallback = Callable[[Weight], Awaitable[None]]
+
+
+class ScaleDriver(DeviceDriver):
+    """A weighing scale on a serial line (or a TCP bridge to one)."""
+
+    kind = "scale"
+
+    @abc.abstractmethod
+    async def weigh(self) -> Weight:
+        """Ask for the current weight (stable or not, as the scale reports it)."""
+
+    @abc.abstractmethod
+    async def zero(self) -> None:
+        """Set the empty platform to zero; raises ``Declined`` when the scale refuses."""
+
+    @abc.abstractmethod
+    async def tare(self) -> None:
+        """Take the load on the platform as tare."""
+
+
+PaymentState = Literal["started", "waiting_for_card", "approved", "declined", "aborted", "unknown"]
+
+
+class TerminalStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """An intermediate status the terminal reports during a payment ("insert card", "enter PIN")."""
+
+    code: str
+    text: str
+
+
+class PaymentOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """How a payment (or refund, reversal) ended, with what the receipt must show.
+
+    ``state`` is ``approved``, ``declined`` or ``aborted``; ``unknown`` only when the terminal
+    could not say (the hub then asks again before anything else). ``receipt_lines`` are the
+    terminal's own receipt lines, printed on our receipt printer.
+    """
+
+    state: PaymentState
+    amount: int  # minor units
+    result_code: str = ""
+    message: str = ""
+    reference: str = ""  # the ECR's reference the payment was started with
+    trace: str = ""
+    receipt_number: str = ""
+    terminal_id: str = ""
+    card_type: str = ""
+    masked_pan: str = ""
+    authorized_at: str = ""
+    receipt_lines: list[str] = []
+
+
+StatusCallback = Callable[[TerminalStatus], Awaitable[None]]
+
+
+class PaymentTerminalDriver(DeviceDriver):
+    """A card payment terminal (ZVT, nexo). One operation at a time; every operation carries the
+    ECR's ``reference`` so a restart can ask the terminal how it ended."""
+
+    kind = "payment_terminal"
+
+    @abc.abstractmethod
+    async def pay(self, amount: int, reference: str, *, on_status: StatusCallback) -> PaymentOutcome:
+        """Authorise ``amount``; ``on_status`` gets every intermediate status as it comes."""
+
+    @abc.abstractmethod
+    async def refund(self, amount: int, reference: str, *, on_status: StatusCallback) -> PaymentOutcome:
+        """Pay ``amount`` back to a card."""
+
+    @abc.abstractmethod
+    async def reverse(self, receipt_number: str, reference: str, *, on_status: StatusCallback) -> PaymentOutcome:
+        """Reverse an approved payment of today by its receipt number."""
+
+    @abc.abstractmethod
+    async def abort(self) -> None:
+        """Ask the terminal to abort the operation in progress (the ECR's own abort)."""
+
+    @abc.abstractmethod
+    async def last_result(self, reference: str) -> PaymentOutcome | None:
+        """How the operation started with ``reference`` ended, if the terminal knows it; None
+        when the terminal never started it. Used after a restart, before anything else."""
+
+    @abc.abstractmethod
+    async def end_of_day(self) -> list[str]:
+        """Close the terminal's day (settlement); returns the lines of its report."""
