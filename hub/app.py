@@ -45,10 +45,13 @@ from hub.domain.fiscal.documents import FiscalDocuments
 from hub.domain.fiscal.erpnet_tasks import ErpNetTasks
 from hub.domain.fiscal.service import Fiscalisation, FiscalSettings
 from hub.domain.infocodes.service import Infocodes
+from hub.domain.payments.service import CardPaymentsService
+from hub.domain.payments.store import CardPayments
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.reports.day_close import DayClose
 from hub.domain.reports.quick import QuickReports
 from hub.domain.sales import build_sales
+from hub.domain.sales.card_terminal import ConfirmedByCashier
 from hub.domain.shifts.cash import CashDesk
 from hub.domain.shifts.service import ShiftService
 from hub.domain.staff.service import StaffService
@@ -113,6 +116,7 @@ class Hub:
         discovery: Discovery | None = None
         discovery_task: asyncio.Task[None] | None = None
         signing: SigningWorker | None = None
+        recovery_task: asyncio.Task[object] | None = None
         feed: DisplayFeed | None = None
         try:
             events = EventLog(db, retention=config.storage.event_retention)
@@ -135,6 +139,10 @@ class Hub:
                 on_queued=lambda queue: self._wake_fiscal(queue, manager, signing),
             )
             await manager.start()
+            card_payments = CardPaymentsService(CardPayments(db), events, manager, ConfirmedByCashier())
+            # Before anything else, payments a stop left open are settled with their terminals
+            # (in the background: a terminal that is slow to connect must not hold up start-up).
+            recovery_task = asyncio.create_task(card_payments.recover(), name="card-payment-recovery")
             hub_id = await _hub_id(db)
             settings = StoreSettingsService(db)
             catalog = CatalogService(db, settings)
@@ -153,6 +161,7 @@ class Hub:
                 email=email if config.smtp.enabled else None,
                 infocodes=infocodes,
                 fiscal=fiscal,
+                card=card_payments,
             )
             staff = StaffService(db)
             shifts = ShiftService(
@@ -181,6 +190,7 @@ class Hub:
                 targets=SalesTargets(db, settings),
                 email=email,
                 hub_id=hub_id,
+                card_payments=card_payments,
                 started_at=now_iso(),
                 started_monotonic=started,
             )
@@ -264,6 +274,8 @@ class Hub:
                 prune_task.cancel()
             if auto_close_task is not None:
                 auto_close_task.cancel()
+            if recovery_task is not None and not recovery_task.done():
+                recovery_task.cancel()
             if discovery_task is not None:
                 discovery_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -36,7 +36,15 @@ DeviceKind = Literal[
     "line_display",
     "scanner",
 ]
-DeviceRole = Literal["receipt_printer", "kitchen_printer", "label_printer", "customer_display", "scanner"]
+DeviceRole = Literal[
+    "receipt_printer",
+    "kitchen_printer",
+    "label_printer",
+    "customer_display",
+    "scanner",
+    "payment_terminal",
+    "scale",
+]
 DeviceId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 

@@ -19,6 +19,7 @@ from hub.api.routes_email import router as email_router
 from hub.api.routes_infocodes import router as infocodes_router
 from hub.api.routes_logs import release_log_waiters
 from hub.api.routes_logs import router as logs_router
+from hub.api.routes_payments import router as payments_router
 from hub.api.routes_printing import router as printing_router
 from hub.api.routes_products import router as products_router
 from hub.api.routes_sales import router as sales_router
@@ -64,6 +65,7 @@ ROUTERS: list[Router] = [
     audit_router,
     printing_router,
     devices_router,
+    payments_router,
     catalog_router,
     products_router,
     customers_router,

@@ -18,6 +18,7 @@ from hub.domain.catalog.service import CatalogService
 from hub.domain.email_outbox import EmailOutbox
 from hub.domain.events import EventLog
 from hub.domain.infocodes.service import Infocodes
+from hub.domain.payments.service import CardPaymentsService
 from hub.domain.permissions import EVERYTHING
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.reports.day_close import DayClose
@@ -60,6 +61,7 @@ class HubServices:
     sync: SyncService | None = None  # the running link, kept current by sync_supervisor
     sync_supervisor: SyncSupervisor | None = None
     discovery: Discovery | None = None  # None when [discovery] is off
+    card_payments: CardPaymentsService | None = None
 
     def set_sync(self, service: SyncService | None) -> None:
         """The supervisor started (or stopped) a cloud link."""

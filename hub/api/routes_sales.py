@@ -9,6 +9,7 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
+from drivers.errors import DeviceError
 from hub.api.context import RequestContext
 from hub.api.errors import ApiError
 from hub.api.routing import Reply, Router
@@ -142,7 +143,19 @@ async def get_cart(ctx: RequestContext, _: None) -> CartView:
 async def add_line(ctx: RequestContext, body: LineAdd) -> Reply:
     """Add a product, a variant or a scanned barcode (in-store weight and price codes too)."""
     await ctx.require("sell")
-    return Reply(201, await ctx.services.sales.carts.add_line(_cart_id(ctx), body))
+    cart_id = _cart_id(ctx)
+    weight = None
+    if body.weigh:
+        # The cart's terminal's own scale, read now by its device task; the rules (stable only,
+        # how the weight becomes the quantity) are the domain's.
+        cart = await ctx.services.sales.carts.view(cart_id)
+        scale = ctx.services.devices.scale_for(cart.terminal_id)
+        if scale is not None:
+            try:
+                weight = await ctx.services.devices.weigh(scale)
+            except DeviceError as exc:
+                raise ApiError(503, exc.code, f"the scale did not answer: {exc}") from None
+    return Reply(201, await ctx.services.sales.carts.add_line(cart_id, body, weight=weight))
 
 
 @router.route(

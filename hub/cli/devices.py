@@ -14,7 +14,15 @@ from hub.cli.output import device_state, print_json, table
 ClientFactory = Callable[[argparse.Namespace], HubClient]
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 
-ROLES = ("receipt_printer", "kitchen_printer", "label_printer", "customer_display", "scanner")
+ROLES = (
+    "receipt_printer",
+    "kitchen_printer",
+    "label_printer",
+    "customer_display",
+    "scanner",
+    "payment_terminal",
+    "scale",
+)
 
 
 def _ids(found: dict[str, Any]) -> str:

@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Literal
 
 import msgspec
 
-from drivers.base import DeviceHealth
+from drivers.base import (
+    DeviceHealth,
+    PaymentOutcome,
+    PaymentTerminalDriver,
+    ScaleDriver,
+    StatusCallback,
+    Weight,
+)
 from drivers.discovery.base import FoundDevice
 from drivers.transports.factory import DEFAULT_OPTIONS, TransportOptions
 from hub.config import ConfigError, DeviceConfig
@@ -22,6 +30,7 @@ from hub.devices.adoption import AdoptedDevices
 from hub.devices.device_view import DeviceView, view_of
 from hub.devices.fiscal_worker import FiscalWorker
 from hub.devices.link_workers import DisplayWorker, ScannerWorker
+from hub.devices.operation_worker import OperationWorker
 from hub.devices.passthrough import PrinterPassthrough
 from hub.devices.printer_worker import PrinterWorker
 from hub.devices.registry import DeviceSpec, resolve
@@ -34,7 +43,7 @@ from hub.domain.sales.checkout import Devices
 
 log = logging.getLogger(__name__)
 
-Worker = PrinterWorker | DisplayWorker | ScannerWorker | FiscalWorker
+Worker = PrinterWorker | DisplayWorker | ScannerWorker | FiscalWorker | OperationWorker
 
 
 class UnknownDevice(Exception):
@@ -81,6 +90,10 @@ class DeviceManager:
             return DisplayWorker(spec, self._health_changed, transport)
         if kind == "scanner":
             return ScannerWorker(spec, self._health_changed, self._scanned)
+        if kind == "payment_terminal":
+            return OperationWorker(spec, self._health_changed)
+        if kind == "scale":
+            return OperationWorker(spec, self._health_changed, on_weight=self._weighed)
         if kind == "fiscal_printer":
             if self._fiscal is None:
                 raise UnsupportedOperation("this hub keeps no fiscal documents")
@@ -226,6 +239,77 @@ class DeviceManager:
         if not isinstance(worker, DisplayWorker):
             raise UnsupportedOperation(f"device {device_id!r} is a {worker.spec.config.kind}, not a display")
         return worker
+
+    # -- card terminals and scales (hub.domain.payments.service.TerminalPort) -------------
+    def _bound(self, kind: str, role: str, pos_terminal: str) -> str | None:
+        for worker in self._workers.values():
+            config = worker.spec.config
+            if config.kind == kind and config.role == role and config.terminal == pos_terminal:
+                return worker.spec.id
+        return None
+
+    def terminal_for(self, pos_terminal: str) -> str | None:
+        return self._bound("payment_terminal", "payment_terminal", pos_terminal)
+
+    def scale_for(self, pos_terminal: str) -> str | None:
+        return self._bound("scale", "scale", pos_terminal)
+
+    def operations(self, device_id: str, kind: str) -> OperationWorker:
+        worker = self.worker(device_id)
+        if not isinstance(worker, OperationWorker) or worker.spec.config.kind != kind:
+            raise UnsupportedOperation(f"device {device_id!r} is a {worker.spec.config.kind}, not a {kind}")
+        return worker
+
+    async def card_operation(
+        self,
+        device_id: str,
+        kind: Literal["payment", "refund"],
+        amount: int,
+        reference: str,
+        on_status: StatusCallback,
+    ) -> PaymentOutcome:
+        worker = self.operations(device_id, "payment_terminal")
+
+        async def operation(driver: PaymentTerminalDriver) -> PaymentOutcome:
+            if kind == "refund":
+                return await driver.refund(amount, reference, on_status=on_status)
+            return await driver.pay(amount, reference, on_status=on_status)
+
+        return await worker.run(operation)
+
+    async def card_last_result(self, device_id: str, reference: str) -> PaymentOutcome | None:
+        worker = self.operations(device_id, "payment_terminal")
+
+        async def operation(driver: PaymentTerminalDriver) -> PaymentOutcome | None:
+            return await driver.last_result(reference)
+
+        # Asked first thing after a restart: give the terminal time to connect.
+        return await worker.run(operation, wait_connected=15.0)
+
+    async def card_abort(self, device_id: str) -> None:
+        """The ECR's abort: sent at once, beside the payment the terminal's task is waiting on."""
+        driver = self.operations(device_id, "payment_terminal").driver
+        assert isinstance(driver, PaymentTerminalDriver)
+        await driver.abort()
+
+    async def weigh(self, device_id: str) -> Weight:
+        async def operation(driver: ScaleDriver) -> Weight:
+            return await driver.weigh()
+
+        return await self.operations(device_id, "scale").run(operation)
+
+    async def zero_or_tare(self, device_id: str, action: Literal["zero", "tare"]) -> None:
+        async def operation(driver: ScaleDriver) -> None:
+            await (driver.zero() if action == "zero" else driver.tare())
+
+        await self.operations(device_id, "scale").run(operation)
+
+    async def _weighed(self, spec: DeviceSpec, weight: Weight) -> None:
+        await self._events.record(
+            "scale.weight",
+            {"device_id": spec.id, "terminal_id": spec.config.terminal or None, "milligrams": weight.milligrams,
+             "stable": weight.stable, "overload": weight.overload, "underload": weight.underload},
+        )  # fmt: skip
 
     # -- events ---------------------------------------------------------------------------
     async def _health_changed(self, device_id: str, health: DeviceHealth) -> None:

@@ -19,7 +19,9 @@ from drivers.base import DeviceDriver
 from drivers.discovery.base import FoundDevice
 from drivers.errors import UnsupportedTransport
 from drivers.escpos_printer import EscposPrinter
+from drivers.fiscal.datecs_c import DatecsCPrinter
 from drivers.fiscal.datecs_x import DatecsXPrinter
+from drivers.fiscal.tremol import TremolPrinter
 from drivers.line_display import Cd5220Display, EpsonDmdDisplay
 from drivers.serial_scanner import SerialScanner
 from drivers.star_raster_printer import StarRasterPrinter
@@ -35,6 +37,8 @@ DRIVERS: tuple[type[DeviceDriver], ...] = (
     EpsonDmdDisplay,
     SerialScanner,
     DatecsXPrinter,
+    DatecsCPrinter,
+    TremolPrinter,
 )
 BY_NAME: dict[tuple[str, str], type[DeviceDriver]] = {(cls.kind, cls.name): cls for cls in DRIVERS}
 DEFAULT_DRIVER = {

@@ -19,8 +19,10 @@ ROLE_KIND: dict[str, str] = {
     "label_printer": "printer",
     "customer_display": "line_display",
     "scanner": "scanner",
+    "payment_terminal": "payment_terminal",
+    "scale": "scale",
 }
-NEEDS_TERMINAL = frozenset({"receipt_printer", "customer_display", "scanner"})
+NEEDS_TERMINAL = frozenset({"receipt_printer", "customer_display", "scanner", "payment_terminal", "scale"})
 NEEDS_STATION = frozenset({"kitchen_printer"})
 ROLES: tuple[DeviceRole, ...] = (
     "receipt_printer",
@@ -28,6 +30,8 @@ ROLES: tuple[DeviceRole, ...] = (
     "label_printer",
     "customer_display",
     "scanner",
+    "payment_terminal",
+    "scale",
 )
 
 

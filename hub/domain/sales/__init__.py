@@ -12,7 +12,7 @@ from hub.db.database import Database
 from hub.domain.events import EventLog
 from hub.domain.fiscal.service import Fiscalisation
 from hub.domain.print_jobs import PrintJobs
-from hub.domain.sales.card_terminal import ConfirmedByCashier
+from hub.domain.sales.card_terminal import CardTerminal, ConfirmedByCashier
 from hub.domain.sales.carts import CartService
 from hub.domain.sales.checkout import Devices, EmailPort, SalesService
 from hub.domain.sales.gift_cards import GiftCards
@@ -41,6 +41,7 @@ def build_sales(
     email: EmailPort | None,
     infocodes: InfocodePort | None = None,
     fiscal: Fiscalisation | None = None,
+    card: CardTerminal | None = None,
 ) -> SalesModule:
     carts = CartService(db, events, catalog, settings, infocodes)
     checkout = SalesService(
@@ -50,7 +51,7 @@ def build_sales(
         carts,
         TenderStore(db),
         settings,
-        ConfirmedByCashier(),
+        card or ConfirmedByCashier(),
         devices,
         email=email,
         fiscal=fiscal,

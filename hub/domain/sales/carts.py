@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
+from drivers.base import Weight
 from hub.db.database import Database
 from hub.domain import audit
 from hub.domain.clock import now_iso
@@ -32,6 +33,7 @@ from hub.domain.sales.schemas import (
     LineAdd,
     LineUpdate,
 )
+from hub.domain.sales.weighing import weighed_line
 from hub.domain.store_settings import StoreSettingsService
 
 
@@ -92,7 +94,12 @@ class CartService:
         carts = await store.list_carts(self._db, state=state, terminal_id=terminal_id)
         return [await self.view(cart.id) for cart in carts]
 
-    async def add_line(self, cart_id: str, request: LineAdd) -> CartView:
+    async def add_line(self, cart_id: str, request: LineAdd, *, weight: Weight | None = None) -> CartView:
+        """Add a line; with ``request.weigh`` the scale's ``weight`` becomes its quantity."""
+        if request.weigh:
+            if weight is None:
+                raise Invalid("no_scale", "this terminal has no scale to weigh on")
+            request = weighed_line(request, weight)
         settings = (await self._settings.get()).settings
         if request.barcode is not None:
             if request.product_id is not None or request.variant_id is not None:

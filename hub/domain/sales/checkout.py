@@ -172,12 +172,22 @@ class SalesService:
         except TenderError as exc:
             raise Invalid(exc.code, str(exc)) from None
         references = {}
+        card_lines: list[str] = []
+        card_payment_ids: list[int] = []
         for index, (payment, settled) in enumerate(zip(request.payments, settlement.payments, strict=True)):
             if settled.tender.eft:
+                # A decline raises here, before anything is written: the cart stays as it was.
                 approval = await self._card.authorize(
-                    payment, amount=settled.amount, sale_key=request.idempotency_key
+                    payment,
+                    amount=settled.amount,
+                    sale_key=request.idempotency_key,
+                    terminal_id=cart.terminal_id,
+                    line=index,
                 )
                 references[index] = approval.reference
+                card_lines += approval.receipt_lines
+                if approval.payment_id is not None:
+                    card_payment_ids.append(approval.payment_id)
         buyer = await self._buyer(request, priced, settlement)
         doc_type: DocType = "invoice" if buyer is not None else "receipt"
         sale_uuid = str(uuid.uuid4())
@@ -255,8 +265,13 @@ class SalesService:
                 actor,
                 print_receipt=request.print_receipt,
                 email=request.email,
-                notes=await prompts.receipt_lines(cart_id),
+                notes=[*await prompts.receipt_lines(cart_id), *card_lines],
             )
+            for payment_id in card_payment_ids:
+                await tx.execute(
+                    "UPDATE card_payments SET sale_id = ?, updated_at = ? WHERE id = ?",
+                    (sale_id, now_iso(), payment_id),
+                )
         return sale, True
 
     async def _buyer(

@@ -44,6 +44,8 @@ class LineAdd(_In, kw_only=True):
     barcode: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quantity: QuantityText = "1"
     note: Note = ""
+    # Sell by weight: the quantity is the stable weight on the scale of the cart's terminal.
+    weigh: bool = False
 
 
 class LineUpdate(_In, kw_only=True):

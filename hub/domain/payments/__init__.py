@@ -1,0 +1,1 @@
+"""Card payments through the store's payment terminals: a persisted state machine."""
