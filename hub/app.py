@@ -165,8 +165,9 @@ class Hub:
             )
             staff = StaffService(db)
             shifts = ShiftService(
-                db, events, jobs, settings, devices, email=email if config.smtp.enabled else None
-            )
+                db, events, jobs, settings, devices, email=email if config.smtp.enabled else None,
+                card_day=manager.card_end_of_day if config.payments.end_of_day_on_shift_close else None,
+            )  # fmt: skip
             if config.smtp.enabled:
                 relay = EmailRelay(email, config.smtp)
                 await relay.start()

@@ -176,6 +176,13 @@ class ErpNetSection(_Section):
     token: Annotated[str, msgspec.Meta(max_length=256)] = ""
 
 
+class PaymentsSection(_Section):
+    """Card terminals: ``end_of_day_on_shift_close`` closes the terminal's card day (its
+    settlement) as part of closing a shift on the POS terminal it belongs to."""
+
+    end_of_day_on_shift_close: bool = False
+
+
 class SmtpSection(_Section):
     """The SMTP relay that e-mailed receipts and invoices go through (off until enabled)."""
 
@@ -228,6 +235,7 @@ class HubConfig(_Section):
     sync: SyncSection = msgspec.field(default_factory=SyncSection)
     discovery: DiscoverySection = msgspec.field(default_factory=DiscoverySection)
     fiscal: FiscalSection = msgspec.field(default_factory=FiscalSection)
+    payments: PaymentsSection = msgspec.field(default_factory=PaymentsSection)
     erpnet: ErpNetSection = msgspec.field(default_factory=ErpNetSection)
     devices: list[DeviceConfig] = []
 

@@ -286,6 +286,17 @@ class DeviceManager:
         # Asked first thing after a restart: give the terminal time to connect.
         return await worker.run(operation, wait_connected=15.0)
 
+    async def card_end_of_day(self, pos_terminal: str) -> list[str] | None:
+        """The end of day of the card terminal of ``pos_terminal``; None when it has none."""
+        device_id = self.terminal_for(pos_terminal)
+        if device_id is None:
+            return None
+
+        async def operation(driver: PaymentTerminalDriver) -> list[str]:
+            return await driver.end_of_day()
+
+        return await self.operations(device_id, "payment_terminal").run(operation)
+
     async def card_abort(self, device_id: str) -> None:
         """The ECR's abort: sent at once, beside the payment the terminal's task is waiting on."""
         driver = self.operations(device_id, "payment_terminal").driver

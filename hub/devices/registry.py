@@ -23,6 +23,7 @@ from drivers.fiscal.datecs_c import DatecsCPrinter
 from drivers.fiscal.datecs_x import DatecsXPrinter
 from drivers.fiscal.tremol import TremolPrinter
 from drivers.line_display import Cd5220Display, EpsonDmdDisplay
+from drivers.scales import CasScale, SicsScale, ToledoScale
 from drivers.serial_scanner import SerialScanner
 from drivers.star_raster_printer import StarRasterPrinter
 from drivers.transports import Transport, TransportUrl, create_transport, parse_transport_url
@@ -39,6 +40,9 @@ DRIVERS: tuple[type[DeviceDriver], ...] = (
     DatecsXPrinter,
     DatecsCPrinter,
     TremolPrinter,
+    ToledoScale,
+    SicsScale,
+    CasScale,
 )
 BY_NAME: dict[tuple[str, str], type[DeviceDriver]] = {(cls.kind, cls.name): cls for cls in DRIVERS}
 DEFAULT_DRIVER = {
@@ -46,6 +50,7 @@ DEFAULT_DRIVER = {
     "line_display": "dmd",
     "scanner": "serial_scanner",
     "fiscal_printer": "datecs_x",
+    "scale": "sics",
 }
 DEFAULT_PORTS = {"printer": 9100}
 # ``printer://<device id>``: a customer display on a printer's display port (hub.devices.passthrough).

@@ -81,6 +81,15 @@ class CardPaymentsService(CardTerminal):
             device=device,
         )
 
+    async def refund(self, *, amount: int, sale_key: str, terminal_id: str) -> CardApproval:
+        """A refund to card on the POS terminal's card terminal (one-click elsewhere)."""
+        device = self._port.terminal_for(terminal_id) if terminal_id else None
+        if device is None:
+            return await self._fallback.refund(amount=amount, sale_key=sale_key, terminal_id=terminal_id)
+        return await self.take(
+            kind="refund", amount=amount, sale_key=sale_key, line=0, terminal_id=terminal_id, device=device
+        )
+
     async def take(self, *, kind: Literal["payment", "refund"], amount: int, sale_key: str, line: int,
                    terminal_id: str, device: str) -> CardApproval:  # fmt: skip
         """Run one card payment or refund to its end; raises :class:`CardRefused` unless approved."""

@@ -31,6 +31,10 @@ class CardTerminal(Protocol):
         self, payment: PaymentRequest, *, amount: int, sale_key: str, terminal_id: str = "", line: int = 0
     ) -> CardApproval: ...
 
+    async def refund(self, *, amount: int, sale_key: str, terminal_id: str) -> CardApproval:
+        """Pay ``amount`` back to the customer's card (before the refund is written)."""
+        ...
+
 
 class ConfirmedByCashier:
     """Card payments confirmed by the cashier with one click."""
@@ -43,3 +47,7 @@ class ConfirmedByCashier:
                 "card_not_confirmed", "confirm that the card payment went through (card_confirmed: true)"
             )
         return CardApproval(reference=payment.reference or f"manual:{sale_key}")
+
+    async def refund(self, *, amount: int, sale_key: str, terminal_id: str) -> CardApproval:
+        # Without a card terminal the cashier refunds on the stand-alone one, as for payments.
+        return CardApproval(reference=f"manual:{sale_key}")

@@ -70,6 +70,14 @@ class RefundService:
                 raise NotFound("line_not_found", f"sale {sale_id} has no line {item.sale_line_id}")
             wanted[item.sale_line_id] += _quantity(item.quantity)
         tender = await s.tenders.get(request.tender_id)
+        card_lines: tuple[str, ...] = ()
+        if tender.eft:
+            # The money goes back to the card before the refund is written: a declined refund
+            # writes nothing, and a retry with the same key reuses an approval already given.
+            total = await self._refund_total(sale_id, wanted)
+            approval = await s._card.refund(amount=total, sale_key=request.idempotency_key,
+                                            terminal_id=request.terminal_id)  # fmt: skip
+            card_lines = approval.receipt_lines
         async with s._db.transaction() as tx:
             rows = await tx.fetchall(
                 "SELECT id, quantity, refunded_quantity, snapshot FROM sale_lines WHERE sale_id = ?",
@@ -149,8 +157,28 @@ class RefundService:
                 customer_id=original.customer_id,
                 approved_by=None,
                 seller=seller,
+                card_lines=card_lines,
             )
         return sale, True
+
+    async def _refund_total(self, sale_id: int, wanted: dict[int, Decimal]) -> int:
+        """What refunding ``wanted`` of the sale's lines pays back (as the write will compute it)."""
+        rows = await self._sales._db.fetchall(
+            "SELECT id, quantity, refunded_quantity, snapshot FROM sale_lines WHERE sale_id = ?", (sale_id,)
+        )
+        current = {row["id"]: row for row in rows}
+        total = 0
+        for line_id, quantity in wanted.items():
+            row = current[line_id]
+            sold, already = Decimal(row["quantity"]), Decimal(row["refunded_quantity"])
+            if quantity > sold - already:
+                raise Invalid("refund_exceeds_sold", f"line {line_id}: more asked than is left to refund")
+            snapshot = msgspec.json.decode(row["snapshot"], type=PricedLine)
+            try:
+                total += refund_slice(snapshot, sold, already, quantity).total
+            except PricingError as exc:
+                raise Invalid(exc.code, str(exc)) from None
+        return total
 
     async def without_receipt(
         self,
@@ -219,7 +247,12 @@ class RefundService:
             )
             for t in priced.taxes
         ]
-        await s.tenders.get(request.tender_id)
+        free_tender = await s.tenders.get(request.tender_id)
+        free_lines: tuple[str, ...] = ()
+        if free_tender.eft:
+            approval = await s._card.refund(amount=-sum(w.total for w in writes), sale_key=request.idempotency_key,
+                                            terminal_id=request.terminal_id)  # fmt: skip
+            free_lines = approval.receipt_lines
         async with s._db.transaction() as tx:
             for item in request.lines:
                 await catalog.adjust_stock(tx, item.product_id, item.variant_id, _quantity(item.quantity))
@@ -238,6 +271,7 @@ class RefundService:
                 customer_id=None,
                 approved_by=actor if "refund_without_receipt" in permissions else None,
                 seller=seller,
+                card_lines=free_lines,
             )
         return sale, True
 
@@ -258,6 +292,7 @@ class RefundService:
         customer_id: int | None,
         approved_by: str | None,
         seller: Seller | None,
+        card_lines: tuple[str, ...] = (),
     ) -> SaleView:
         s = self._sales
         versioned = await s._settings.get()
@@ -346,6 +381,6 @@ class RefundService:
             print_receipt=None,
             email=None,
             refund_of_number=refund_of_number,
-            notes=await s._carts.infocodes.receipt_lines(f"refund:{key}"),
+            notes=[*await s._carts.infocodes.receipt_lines(f"refund:{key}"), *card_lines],
             refund_of=original,
         )

@@ -15,11 +15,12 @@ Rules, as the help center's "Shifts & Cash Management" describes them:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import msgspec
 
+from drivers.errors import DeviceError
 from hub.db.database import Database, Transaction
 from hub.domain import audit, outbox
 from hub.domain.clock import iso, now, parse_iso
@@ -33,7 +34,7 @@ from hub.domain.shifts.figures import ShiftFigures, shift_figures, with_counted
 from hub.domain.shifts.schemas import CloseShift, MovementView, OpenShift, ShiftView
 from hub.domain.staff.service import StaffSession
 from hub.domain.store_settings import StoreSettings, StoreSettingsService
-from protocols.escpos import ReceiptDocument, Separator
+from protocols.escpos import ReceiptDocument, Separator, Text
 
 
 def _movement(row: sqlite3.Row) -> MovementView:
@@ -41,6 +42,9 @@ def _movement(row: sqlite3.Row) -> MovementView:
         id=row["id"], kind=row["kind"], amount=row["amount"], tender_type=row["tender_type"], reason=row["reason"],
         receiver_id=row["receiver_id"], actor=row["actor"], at=row["at"],
     )  # fmt: skip
+
+
+CardDay = Callable[[str], Awaitable[list[str] | None]]
 
 
 class ShiftService:
@@ -55,7 +59,10 @@ class ShiftService:
         devices: Devices,
         email: EmailPort | None = None,
         clock: Callable[[], datetime] = now,
+        card_day: CardDay | None = None,
     ) -> None:
+        # Where configured, closing a shift closes the terminal's card day first.
+        self._card_day = card_day
         self.db = db
         self._events = events
         self._jobs = jobs
@@ -198,9 +205,27 @@ class ShiftService:
         if early and not body.early_reason:
             raise Invalid("early_reason_required", f"the shift closes {early} minutes before {settings.work_end}",
                           details={"early_minutes": early})  # fmt: skip
-        return await self._close(shift, settings, counted=dict(body.counted), actor=actor, at=at, auto=False,
+        card_lines = await self._card_end_of_day(shift["terminal_id"])
+        view = await self._close(shift, settings, counted=dict(body.counted), actor=actor, at=at, auto=False,
                                  early=early, early_reason=body.early_reason, notes=body.expense_notes,
                                  print_report=body.print_report)  # fmt: skip
+        if card_lines:
+            doc = printouts.document(settings, [Text(text=line) for line in card_lines])
+            async with self.db.transaction() as tx:
+                await printouts.queue_print(tx, self._jobs, self._devices.printers, settings, doc,
+                                            key=f"shift-{shift['id']}-card-day", actor=actor)  # fmt: skip
+        return view
+
+    async def _card_end_of_day(self, terminal_id: str) -> list[str]:
+        """The card terminal's end of day, before the shift closes: a failure keeps it open."""
+        if self._card_day is None:
+            return []
+        try:
+            lines = await self._card_day(terminal_id)
+        except DeviceError as exc:
+            raise DomainError("card_end_of_day_failed", f"the card terminal's end of day failed: {exc}; "
+                              "the shift stays open", status=503) from None  # fmt: skip
+        return lines or []
 
     async def _open_shift(self, shift_id: int) -> sqlite3.Row:
         shift = await self.db.fetchone("SELECT * FROM shifts WHERE id = ?", (shift_id,))
