@@ -52,7 +52,7 @@ def test_bad_config_names_the_key(data: dict[str, object], names: list[str]) -> 
         ({**PRINTER, "url": "tcp://"}, ["devices[0].url"]),
         ({**PRINTER, "url": "serial:///dev/ttyUSB0?baud=9600"}, ["devices[0].url", "baud"]),
         ({**PRINTER, "driver": "zpl"}, ["devices[0].driver", "zpl"]),
-        ({**PRINTER, "kind": "scale"}, ["devices[0].driver", "scale"]),
+        ({**PRINTER, "kind": "scale", "driver": "bizerba"}, ["devices[0].driver", "bizerba"]),
         ({**PRINTER, "options": {"confirm": "never"}}, ["devices[0].options", "confirm"]),
         ({**PRINTER, "options": {"speed": 1}}, ["devices[0].options", "speed"]),
     ],
