@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 import uuid
@@ -103,6 +104,10 @@ class Hub:
         started = time.monotonic()
         config = self.config
         config.data_dir.mkdir(parents=True, exist_ok=True)
+        # Card terminal drivers keep their recovery journal under the data dir (ZVT keeps no ECR
+        # reference, so a restarted hub decides from what it wrote before sending); they find
+        # it through this variable, which already means "the data dir" to the config loader.
+        os.environ.setdefault("SMARTPOS_DATA_DIR", str(config.data_dir))
         db = Database(config.data_dir / DB_FILE)
         await db.open()
         runner: web.AppRunner | None = None

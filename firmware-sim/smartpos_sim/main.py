@@ -8,6 +8,8 @@
     smartpos-sim fiscal --protocol datecs-x|datecs-c|tremol (--link /tmp/ttyFP | --port N)
     smartpos-sim sdc --port 8888 [--host 127.0.0.1] [--uid SIMSDC01] [--tax LABEL=RATE[:NAME]]
     smartpos-sim tse --port 8889 [--host 127.0.0.1] [--api-key K --api-secret S]
+    smartpos-sim terminal --protocol zvt|nexo (--port N | --link LINK) [--control-port M]
+    smartpos-sim scale --protocol toledo|sics|cas --link /tmp/ttySCL [--control-port 9104]
 
 Each simulator lives in its own package and contributes one subcommand through a ``register``
 function added to :data:`SIMULATORS`; the subcommand's ``run(args)`` returns the exit status.
@@ -22,8 +24,10 @@ from collections.abc import Callable
 from smartpos_sim.display import cli as display_cli
 from smartpos_sim.fiscal import cli as fiscal_cli
 from smartpos_sim.printer import cli as printer_cli
+from smartpos_sim.scale import cli as scale_cli
 from smartpos_sim.scanner import cli as scanner_cli
 from smartpos_sim.sdc import cli as sdc_cli
+from smartpos_sim.terminal import cli as terminal_cli
 from smartpos_sim.tse import cli as tse_cli
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -36,6 +40,8 @@ SIMULATORS: tuple[Register, ...] = (
     fiscal_cli.register,
     sdc_cli.register,
     tse_cli.register,
+    scale_cli.register,
+    terminal_cli.register,
 )
 
 

@@ -23,6 +23,8 @@ from drivers.fiscal.datecs_c import DatecsCPrinter
 from drivers.fiscal.datecs_x import DatecsXPrinter
 from drivers.fiscal.tremol import TremolPrinter
 from drivers.line_display import Cd5220Display, EpsonDmdDisplay
+from drivers.payments.nexo import NexoTerminal
+from drivers.payments.zvt import ZvtTerminal
 from drivers.scales import CasScale, SicsScale, ToledoScale
 from drivers.serial_scanner import SerialScanner
 from drivers.star_raster_printer import StarRasterPrinter
@@ -43,6 +45,8 @@ DRIVERS: tuple[type[DeviceDriver], ...] = (
     ToledoScale,
     SicsScale,
     CasScale,
+    ZvtTerminal,
+    NexoTerminal,
 )
 BY_NAME: dict[tuple[str, str], type[DeviceDriver]] = {(cls.kind, cls.name): cls for cls in DRIVERS}
 DEFAULT_DRIVER = {
@@ -51,6 +55,7 @@ DEFAULT_DRIVER = {
     "scanner": "serial_scanner",
     "fiscal_printer": "datecs_x",
     "scale": "sics",
+    "payment_terminal": "zvt",
 }
 DEFAULT_PORTS = {"printer": 9100}
 # ``printer://<device id>``: a customer display on a printer's display port (hub.devices.passthrough).

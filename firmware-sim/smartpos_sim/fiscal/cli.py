@@ -45,7 +45,14 @@ from smartpos_sim.fiscal.tremol_device import TremolDevice
 from smartpos_sim.fiscal.x_device import DatecsXDevice
 from smartpos_sim.linecontrol import CONTROL_HOST, LineControl, start_line_control
 from smartpos_sim.pty_link import PtyTransport, open_pty_link
-from smartpos_sim.runner import emit, positive_int, run_service, stop_on_signals
+from smartpos_sim.runner import (
+    emit,
+    non_negative_int,
+    port_number,
+    positive_int,
+    run_service,
+    stop_on_signals,
+)
 
 PROTOCOLS = ("datecs-x", "datecs-c", "tremol")
 # Model, firmware revision, firmware date and time each protocol's device reports.
@@ -163,29 +170,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--protocol", required=True, choices=PROTOCOLS, help="wire protocol")
     link = parser.add_mutually_exclusive_group(required=True)
     link.add_argument("--link", help="symlink to create for the serial port")
-    link.add_argument("--port", type=_port, help="TCP port on 127.0.0.1 (0 picks a free one)")
+    link.add_argument("--port", type=port_number, help="TCP port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument(
-        "--control-port", type=_port, default=0, help="control port on 127.0.0.1 (0 picks a free one)"
+        "--control-port", type=port_number, default=0, help="control port on 127.0.0.1 (0 picks a free one)"
     )
-    parser.add_argument("--delay-ms", type=_non_negative, default=0, help="time to answer each command")
+    parser.add_argument("--delay-ms", type=non_negative_int, default=0, help="time to answer each command")
     parser.add_argument("--serial-number", type=_device_number, default="DT123456", help="8 characters")
     parser.add_argument("--fm-number", type=_device_number, default="02123456", help="fiscal memory number")
     parser.add_argument("--first-number", type=positive_int, default=1, help="first receipt number")
     parser.set_defaults(run=run)
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"not a port: {text}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
 
 
 def _device_number(text: str) -> str:

@@ -1,0 +1,1 @@
+"""Payment terminal drivers: ZVT (TCP or serial) and nexo (Terminal API JSON over HTTP)."""

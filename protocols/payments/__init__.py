@@ -1,0 +1,1 @@
+"""Payment terminal protocols, sans-I/O: ZVT (APDUs, serial framing, BMPs) and nexo (Terminal API JSON)."""
