@@ -221,7 +221,9 @@ class PaymentTerminalDriver(DeviceDriver):
         """Pay ``amount`` back to a card."""
 
     @abc.abstractmethod
-    async def reverse(self, receipt_number: str, reference: str, *, on_status: StatusCallback) -> PaymentOutcome:
+    async def reverse(
+        self, receipt_number: str, reference: str, *, on_status: StatusCallback
+    ) -> PaymentOutcome:
         """Reverse an approved payment of today by its receipt number."""
 
     @abc.abstractmethod
