@@ -190,3 +190,41 @@ def test_kill_9_while_the_terminal_waits_for_the_card_gives_exactly_one_outcome(
     status, sale = pay(till, cart_id, "card-kill", card(2340))  # the cashier finishes the sale
     assert status == 201, sale
     assert len(booked(till)) == 1, booked(till)  # charged once, whatever the terminal did meanwhile
+
+
+@pytest.fixture
+def impatient_till(tmp_path: Path, sim: PrinterSim) -> Iterator[Till]:
+    """A till whose card terminal gives the card holder two seconds."""
+    terminal = DeviceSim("terminal", "zvt").start()
+    card_device = {"id": "card-t1", "kind": "payment_terminal", "driver": "zvt",
+                   "url": f"tcp://127.0.0.1:{terminal.port}", "role": "payment_terminal", "terminal": "T1",
+                   "options": {"card_timeout": 2.0}}  # fmt: skip
+    hub = HubProcess(tmp_path, [printer_device(sim, poll_interval=0.5), card_device])
+    try:
+        hub.start()
+        wait_for(
+            lambda: hub.api("GET", "/api/v1/devices/card-t1")[1]["status"] == "online", 15, what="terminal"
+        )
+        yield Till(hub, terminal, sim, seed_catalog(hub))
+    finally:
+        hub.stop()
+        terminal.stop()
+
+
+def test_a_card_that_never_comes_times_out_without_a_sale_and_the_next_try_pays_once(
+    impatient_till: Till,
+) -> None:
+    till = impatient_till
+    cart_id = cart_with(till)
+    till.terminal.control("hang 4000")
+    till.terminal.control("next timeout")
+    status, body = pay(till, cart_id, "card-timeout", card(2340))
+    assert status == 402 and body["error"]["code"] in ("card_aborted", "card_result_unknown"), body
+    assert till.hub.api("GET", f"/api/v1/carts/{cart_id}")[1]["state"] == "open"
+    assert booked(till) == []
+    time.sleep(4.5)  # the terminal gives up on the card by itself
+    status, sale = pay(till, cart_id, "card-timeout", card(2340))
+    assert status == 201, sale
+    assert len(booked(till)) == 1
+    states = [p["state"] for p in till.hub.api("GET", "/api/v1/payments")[1]["payments"]]
+    assert states[0] == "approved" and "unknown" not in states
