@@ -144,6 +144,7 @@ class TerminalControl:
             "delay_ms": engine.delay_ms,
             "card_ms": engine.card_ms,
             "hang_ms": engine.hang_ms,
+            "last_own_ms": engine.last_own_ms,
             "counters": dict(engine.counters),
         }
         if self.zvt is not None:
