@@ -6,21 +6,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from drivers.signing.base import SigningAdapter
-from drivers.signing.rksv import RksvAdapter, SoftwareSigner
-from drivers.signing.taxcore import TaxCoreAdapter
-from drivers.signing.tse import TseAdapter
 from hub.config import ConfigError, FiscalSection
 from hub.db.database import Database
-from hub.domain.fiscal.rksv_store import SqliteRksvStore
 
 
 def signing_adapter(section: FiscalSection, db: Database) -> SigningAdapter | None:
-    """The adapter of ``section.mode``, or None when the store signs nothing (off, device)."""
+    """The adapter of ``section.mode``, or None when the store signs nothing (off, device).
+
+    Adapters are imported only for the mode in use: RKSV's cryptography alone costs a hub that
+    never signs about 10 MB.
+    """
     if section.mode == "taxcore" and section.taxcore is not None:
+        from drivers.signing.taxcore import TaxCoreAdapter
+
         return TaxCoreAdapter(section.taxcore)
     if section.mode == "tse" and section.tse is not None:
+        from drivers.signing.tse import TseAdapter
+
         return TseAdapter(section.tse)
     if section.mode == "rksv" and section.rksv is not None:
+        from drivers.signing.rksv import RksvAdapter, SoftwareSigner
+        from hub.domain.fiscal.rksv_store import SqliteRksvStore
+
         rksv = section.rksv
         try:
             pem = Path(rksv.key_file).read_bytes()
