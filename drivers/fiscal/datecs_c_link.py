@@ -1,13 +1,4 @@
-"""The Datecs C link layer: one request at a time, resent with the same SEQ until answered.
-
-The timing rules are the X protocol's (the reference sheet and the Datecs manuals):
-- the device answers within 60 ms with a frame or one control byte;
-- NAK (``15``) means our frame arrived damaged: send the same frame again;
-- SYN (``16``), repeated every 60 ms, means "still working": keep waiting, the clock restarts;
-- nothing within the reply timeout means the request or its answer was lost: send the same
-  frame again with the **same SEQ**. The device remembers the SEQ of its last message and, on
-  seeing it again, repeats its last reply instead of executing a second time. A new SEQ would
-  register a second sale line or issue a second receipt.
+"""The Datecs C link layer (see :mod:`drivers.fiscal.datecs_link` for the timing rules).
 
 Unlike the X protocol a C reply has no error code: whether a command was refused shows only in
 the six status bytes, so they are read on every reply. A refused command changes nothing.
@@ -20,16 +11,12 @@ with the roll empty.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from typing import Final
+from typing import Any, Final
 
-from drivers.errors import CoverOpen, DeviceOffline, PaperOut, ProtocolError, Timeout
-from drivers.fiscal.datecs_x_link import BUSY_LIMIT_S, DeviceRefused, LinkTiming
+from drivers.errors import CoverOpen, PaperOut
+from drivers.fiscal.datecs_link import DatecsLink, DeviceRefused, LinkTiming
 from drivers.transports.base import Transport
 from protocols.fiscal import datecs_c as dc
-
-log = logging.getLogger(__name__)
 
 # Commands that print nothing and change nothing: only their own refusal bits count.
 READ_ONLY: Final = frozenset(
@@ -39,96 +26,28 @@ READ_ONLY: Final = frozenset(
 COMMAND_REFUSALS: Final = frozenset({"syntax_error", "invalid_command", "command_not_permitted", "overflow"})
 
 
-class DatecsCLink:
-    """Sends requests over a transport and returns replies checked against their status bits."""
+class DatecsCLink(DatecsLink[dc.Reply]):
+    """Sends C-protocol requests and returns replies checked against their status bits."""
 
     def __init__(
         self, transport: Transport, device_id: str, timing: LinkTiming, *, first_seq: int = dc.SEQ_FIRST
     ) -> None:
-        self.transport = transport
-        self.device_id = device_id
-        self.timing = timing
-        self._seq = first_seq
-        self._parser = dc.HostParser()
-        self._lock = asyncio.Lock()
-        self.round_trips = 0
-        self.last_flags: frozenset[str] = frozenset()
+        super().__init__(transport, device_id, timing, first_seq=first_seq)
 
-    def reset(self) -> None:
-        """Forget half-read input (after a reconnect)."""
-        self._parser = dc.HostParser()
+    def _new_parser(self) -> Any:
+        return dc.HostParser()
 
-    async def request(self, cmd: int, data: bytes = b"", *, check: bool = True) -> dc.Reply:
-        """Send one command and return its reply; raises the typed device errors.
+    def _frame(self, seq: int, cmd: int, data: bytes) -> bytes:
+        return dc.encode_request(dc.Request(seq=seq, cmd=cmd, data=data))
 
-        Raises ``FieldError`` (before anything is sent) for DATA the frame cannot carry.
-        """
-        async with self._lock:
-            # A collision costs one more SEQ (see _Collision); a second one means nonsense.
-            for _ in range(2):
-                self._seq = dc.next_seq(self._seq)
-                frame = dc.encode_request(dc.Request(seq=self._seq, cmd=cmd, data=data))
-                try:
-                    reply = await self._exchange(frame, self._seq, cmd)
-                    break
-                except _Collision as exc:
-                    log.warning("the device repeated an older reply; sending with a new SEQ",
-                                extra={"device": self.device_id, "seq": self._seq, "other": exc.cmd})  # fmt: skip
-            else:
-                raise ProtocolError(f"{self.device_id}: replies to command {cmd:#04x} name other commands")
-        self.last_flags = dc.status_flags(reply.status)
-        if check:
-            self._check(reply)
-        return reply
+    def _next_seq(self, seq: int) -> int:
+        return dc.next_seq(seq)
 
-    async def _exchange(self, frame: bytes, seq: int, cmd: int) -> dc.Reply:
-        sent = False
-        for attempt in range(1, self.timing.attempts + 1):
-            await self.transport.write(frame, self.timing.reply_timeout)
-            sent = True
-            self.round_trips += 1
-            try:
-                return await self._await_reply(seq, cmd)
-            except _Resend as why:
-                log.info(
-                    "fiscal request resent with the same SEQ",
-                    extra={"device": self.device_id, "cmd": f"{cmd:#04x}", "seq": seq, "attempt": attempt,
-                           "why": str(why)},
-                )  # fmt: skip
-        raise DeviceOffline(
-            f"{self.device_id}: no answer to command {cmd:#04x} after {self.timing.attempts} tries", sent=sent
-        )
+    def _is_reply(self, item: object) -> bool:
+        return isinstance(item, dc.Reply)
 
-    async def _await_reply(self, seq: int, cmd: int) -> dc.Reply:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timing.reply_timeout
-        busy_until = loop.time() + BUSY_LIMIT_S
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise _Resend("no answer in time")
-            try:
-                data = await self.transport.read(remaining)
-            except Timeout:
-                raise _Resend("no answer in time") from None
-            for item in self._parser.feed(data):
-                if isinstance(item, dc.Control):
-                    if item.byte == dc.NAK:
-                        raise _Resend("NAK")
-                    # SYN: the device is working on it; wait another reply window, up to a limit.
-                    deadline = min(loop.time() + self.timing.reply_timeout, busy_until)
-                elif isinstance(item, dc.Corrupt):
-                    log.warning("corrupt bytes from the fiscal device",
-                                extra={"device": self.device_id, "reason": item.reason})  # fmt: skip
-                elif item.seq != seq:
-                    # A late answer to an earlier request: never take it for this one.
-                    log.warning("stale reply dropped", extra={"device": self.device_id, "seq": item.seq})
-                elif item.cmd != cmd:
-                    # Our SEQ was the device's last one (another host, or this hub before a
-                    # restart, used it): it repeated that reply and did not execute ours.
-                    raise _Collision(item.cmd)
-                else:
-                    return item
+    def _flags(self, reply: dc.Reply) -> frozenset[str]:
+        return dc.status_flags(reply.status)
 
     def _check(self, reply: dc.Reply) -> None:
         flags = self.last_flags
@@ -143,15 +62,3 @@ class DatecsCLink:
         raise DeviceRefused(
             f"{self.device_id}: command {reply.cmd:#04x} refused ({detail})", error_code=0, flags=refusing
         )
-
-
-class _Resend(Exception):
-    """Internal: the frame must go again with the same SEQ."""
-
-
-class _Collision(Exception):
-    """Internal: the device repeated its last reply (to ``cmd``) instead of executing ours."""
-
-    def __init__(self, cmd: int) -> None:
-        super().__init__(f"reply to {cmd:#04x}")
-        self.cmd = cmd

@@ -23,7 +23,7 @@ import logging
 from typing import NoReturn
 
 from drivers.errors import DeviceOffline, PaperOut, ProtocolError, Timeout
-from drivers.fiscal.datecs_x_link import BUSY_LIMIT_S, DeviceRefused, LinkTiming
+from drivers.fiscal.datecs_link import BUSY_LIMIT_S, DeviceRefused, LinkTiming
 from drivers.transports.base import Transport
 from protocols.fiscal import tremol as tr
 
