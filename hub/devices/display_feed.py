@@ -98,10 +98,11 @@ class DisplayFeed:
 
     async def _handle(self, type_: str, data: dict[str, Any]) -> None:
         if type_ == "cart.updated":
+            # Most terminals have no display: don't price the cart again just to find that out.
+            if not self._devices.displays_for(str(data.get("terminal_id", ""))):
+                return
             cart = await self._carts(str(data["id"]))
             displays = self._devices.displays_for(cart.terminal_id)
-            if not displays:
-                return
             self._cancel_idle(cart.terminal_id)
             for worker in displays:
                 if cart.state == "open" and cart.lines:

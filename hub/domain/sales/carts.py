@@ -72,7 +72,10 @@ class CartService:
 
     async def _changed(self, cart_id: str) -> CartView:
         view = await self.view(cart_id)
-        await self._events.record("cart.updated", {"id": view.id, "state": view.state, "total": view.total})
+        await self._events.record(
+            "cart.updated",
+            {"id": view.id, "terminal_id": view.terminal_id, "state": view.state, "total": view.total},
+        )
         return view
 
     async def create(self, request: CartCreate, *, actor: str) -> CartView:
