@@ -50,11 +50,12 @@ async def append(tx: Transaction, type_: str, payload: Any) -> int:
     return int(row["seq"])
 
 
-async def pending(db: Database, *, after_seq: int = 0, limit: int = 100) -> list[OutboxFact]:
-    """Undelivered facts in ``seq`` order."""
+async def facts_after(db: Database, *, after_seq: int = 0, limit: int = 100) -> list[OutboxFact]:
+    """Facts after ``after_seq`` in ``seq`` order, delivered or not: the relay starts after the
+    last acknowledged one, and a rewind (the cloud asking again) must reach delivered ones too."""
     rows = await db.fetchall(
         "SELECT seq, id, type, occurred_at, payload, delivered_at FROM outbox "
-        "WHERE delivered_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+        "WHERE seq > ? ORDER BY seq LIMIT ?",
         (after_seq, limit),
     )
     return [

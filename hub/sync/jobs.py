@@ -60,6 +60,8 @@ class RemoteJobs:
         self._hub_id = hub_id
         self._clock = clock
         self.publish: Callable[[JobUpdate], None] = lambda update: None
+        # Set by the sync service: send the facts from a seq on again.
+        self.rewind: Callable[[int], None] = lambda from_seq: None
 
     async def recover(self) -> None:
         """Jobs caught mid-run by a crash or a restart are FAILED, never run again."""
@@ -181,8 +183,10 @@ class RemoteJobs:
                 "devices": [{"id": v.id, "status": v.status, "detail": v.detail} for v in views],
             }  # fmt: skip
         if job.kind == "resync":
+            # The relay sends them again, acknowledged or not; the cloud stores what it lacks
+            # and absorbs the rest. Nothing is marked undelivered: the backlog stays honest.
             from_seq = int(job.params.get("from_seq", 1))
-            async with self._db.transaction() as tx:
-                cursor = await tx.execute("UPDATE outbox SET delivered_at = NULL WHERE seq >= ?", (from_seq,))
-            return {"facts_queued_again": cursor.rowcount}
+            count = await self._db.fetchone("SELECT COUNT(*) AS n FROM outbox WHERE seq >= ?", (from_seq,))
+            self.rewind(from_seq)
+            return {"from_seq": from_seq, "facts_sent_again": int(count["n"]) if count is not None else 0}
         raise JobFailed(f"unknown job kind {job.kind}")

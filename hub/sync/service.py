@@ -94,12 +94,16 @@ class SyncService:
         self._jobs = jobs
         if jobs is not None:
             jobs.publish = self._publish_job_update
+            jobs.rewind = self.rewind
         self._fetcher = config_fetcher
         if config_fetcher is not None:
             config_fetcher.on_change = self.publish_state
         self._link: MqttLink | None = None
         self._task: asyncio.Task[None] | None = None
+        self._jobs_task: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        # Jobs that arrived and have not run; kept across reconnects (each job id runs once).
+        self._job_inbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._down = asyncio.Event()
         self.session = 0
@@ -119,6 +123,10 @@ class SyncService:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="sync")
+        if self._jobs is not None:
+            # Outlives each connection: a job running when the link drops finishes, and its
+            # final state goes out with the recent ones after the reconnect.
+            self._jobs_task = asyncio.create_task(self._run_jobs(self._jobs), name="sync-jobs")
         if self._fetcher is not None:
             self._fetcher.start()
 
@@ -126,10 +134,11 @@ class SyncService:
         self._stopping = True  # the link's goodbye then publishes the offline will
         if self._fetcher is not None:
             await self._fetcher.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._jobs_task, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._link is not None:
             await self._link.close()
 
@@ -246,16 +255,18 @@ class SyncService:
 
     async def _relay(self, link: MqttLink) -> None:
         while True:
-            acked = (
-                max(self.last_ack, await outbox.last_delivered(self.db))
-                if self._sent_upto > self.last_ack
-                else 0
-            )
-            if self._sent_upto > acked and time.monotonic() - self._progress_at > self.config.ack_timeout_s:
-                log.info("no acknowledgement in time: sending again", extra={"from_seq": acked + 1})
-                self._sent_upto = acked
+            if (
+                self._sent_upto > self.last_ack
+                and time.monotonic() - self._progress_at > self.config.ack_timeout_s
+            ):
+                # Facts are out and no ack has moved for a while: send again from the last one
+                # the cloud acknowledged (the database knows it even before this process's first ack).
+                acked = max(self.last_ack, await outbox.last_delivered(self.db))
+                if self._sent_upto > acked:
+                    log.info("no acknowledgement in time: sending again", extra={"from_seq": acked + 1})
+                    self._sent_upto = acked
                 self._progress_at = time.monotonic()
-            facts = await outbox.pending(self.db, after_seq=self._sent_upto, limit=self.config.batch)
+            facts = await outbox.facts_after(self.db, after_seq=self._sent_upto, limit=self.config.batch)
             for fact in facts:
                 envelope = EventEnvelope(seq=fact.seq, id=fact.id, type=fact.type, occurred_at=fact.occurred_at,
                                          payload=fact.payload)  # fmt: skip
@@ -267,6 +278,14 @@ class SyncService:
                     await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
             else:
                 await asyncio.sleep(0)  # let acks and the API in between batches
+
+    def rewind(self, from_seq: int) -> None:
+        """Send every fact from ``from_seq`` on again, acknowledged or not (a cloud that lost
+        facts, e.g. restored from a backup, asks for them with a resync job or a resend)."""
+        if from_seq <= self._sent_upto:
+            log.info("sending again", extra={"from_seq": from_seq})
+            self._sent_upto = from_seq - 1
+            self._wake.set()
 
     async def _dispatch(self) -> None:
         while True:
@@ -280,11 +299,17 @@ class SyncService:
                     # up acknowledgements and jobs.
                     self._fetcher.offer(decode_config(payload))
                 elif channel == "down/jobs" and self._jobs is not None:
-                    # Jobs run one at a time, in the order the cloud sent them.
-                    await self._jobs.handle(payload)
+                    # Jobs run in their own task: a test print waiting for paper must not hold
+                    # up the acks behind it (the relay would time out and send everything again).
+                    self._job_inbox.put_nowait(payload)
             except (SyncDecodeError, TopicError) as exc:
                 # A message we cannot read is logged and dropped; it must not stop the link.
                 log.warning("ignored a bad message from the cloud", extra={"topic": topic, "error": str(exc)})
+
+    async def _run_jobs(self, jobs: RemoteJobs) -> None:
+        """Jobs one at a time, in the order the cloud sent them."""
+        while True:
+            await jobs.handle(await self._job_inbox.get())
 
     async def _ack(self, payload: bytes) -> None:
         ack = decode_ack(payload)
@@ -296,10 +321,8 @@ class SyncService:
             self.last_ack_at = now_iso()
             self._progress_at = time.monotonic()
             self._ack_dirty.set()
-        if ack.resend_from is not None and ack.resend_from <= self._sent_upto:
-            log.info("cloud asked to resend", extra={"from_seq": ack.resend_from})
-            self._sent_upto = ack.resend_from - 1
-            self._wake.set()
+        if ack.resend_from is not None:
+            self.rewind(ack.resend_from)
 
     async def _flush_acks(self) -> None:
         while True:

@@ -88,7 +88,9 @@ class CloudPeer:
             contiguous = 0
             while (topics.hub, contiguous + 1) in self.events:
                 contiguous += 1
-        client.publish(topics.down_acks, encode(Ack(seq=contiguous)), qos=1)
+        # Like the real cloud: a fact beyond a hole asks for the hole again.
+        resend = contiguous + 1 if envelope.seq > contiguous + 1 else None
+        client.publish(topics.down_acks, encode(Ack(seq=contiguous, resend_from=resend)), qos=1)
 
     def states(self, job_id: str) -> list[str]:
         with self.lock:
@@ -105,6 +107,12 @@ class CloudPeer:
     def seqs(self, hub: str) -> list[int]:
         with self.lock:
             return sorted(seq for h, seq in self.events if h == hub)
+
+    def forget(self, hub: str, from_seq: int) -> None:
+        """Lose what was stored from ``from_seq`` on, as a cloud restored from a backup has."""
+        with self.lock:
+            for key in [k for k in self.events if k[0] == hub and k[1] >= from_seq]:
+                del self.events[key]
 
     def close(self) -> None:
         self.client.loop_stop()

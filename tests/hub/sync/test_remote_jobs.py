@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from protocols.sync.messages import JobRequest, encode
+from tests.hub.sales.catalog_seed import seed_catalog
 from tests.hub.sync.cloud_peer import CloudPeer
-from tests.hub.sync.test_cloud_link import HUB, sync_toml
+from tests.hub.sync.test_cloud_link import HUB, sell, sync_toml
 from tests.support.broker import MosquittoBroker
 from tests.support.procs import HubProcess, PrinterSim, printer_device, wait_for
 
@@ -94,3 +95,56 @@ def test_expired_unknown_device_and_restart(linked: Setup, sim: PrinterSim) -> N
     send(cloud, "job-8", "test_print", device="receipt")  # the fresh driver prints
     assert finished(cloud, "job-8") == "SUCCEEDED"
     assert "č ć đ š ž" in sim.paper()
+
+
+def _all_acked(hub: HubProcess) -> int:
+    status = hub.api("GET", "/api/v1/sync/status", token=hub.admin_token)[1]
+    return int(status["last_ack"]) if status["backlog"] == 0 else 0
+
+
+def test_resync_sends_acknowledged_facts_again_and_a_cloud_that_lost_facts_gets_them_back(
+    linked: Setup,
+) -> None:
+    hub, cloud = linked
+    ids = seed_catalog(hub)
+    for i in range(5):
+        sell(hub, ids["SOK1"], f"r{i}")
+    last = wait_for(lambda: _all_acked(hub), 15, what="every fact acknowledged")
+    assert cloud.seqs(HUB.hub) == list(range(1, last + 1))
+    # An admin asks for everything from seq 3 again: the relay sends 3..last once more, the
+    # hub's backlog stays empty (those facts were acknowledged) and the job says how many.
+    before = len(cloud.delivered)
+    send(cloud, "job-9", "resync", from_seq=3)
+    assert finished(cloud, "job-9") == "SUCCEEDED"
+    # 3..last, and the audit entry of the job itself (recorded as it started).
+    assert cloud.result("job-9").result == {"from_seq": 3, "facts_sent_again": last - 1}
+    wait_for(lambda: set(range(3, last + 2)) <= set(cloud.delivered[before:]), 10, what="3.. sent again")
+    last = wait_for(lambda: _all_acked(hub), 10, what="every fact acknowledged")
+    # The cloud is restored from a backup and lost seq 4 on: the next fact shows the hole, the
+    # cloud asks for it, and the hub sends the acknowledged facts it had already marked delivered.
+    cloud.forget(HUB.hub, 4)
+    sell(hub, ids["SOK1"], "after-restore")
+    wait_for(lambda: (upto := _all_acked(hub)) > last and cloud.seqs(HUB.hub) == list(range(1, upto + 1)), 15,
+             what="the lost facts back")  # fmt: skip
+    assert cloud.count(HUB.hub, "sale.completed") == 6
+    assert len(cloud.events) == len(cloud.seqs(HUB.hub))  # each fact held once
+
+
+def test_a_job_waiting_for_paper_does_not_hold_up_acknowledgements(linked: Setup, sim: PrinterSim) -> None:
+    hub, cloud = linked
+    ids = seed_catalog(hub)
+    sim.control("paper_out on")
+    send(cloud, "job-10", "test_print", device="receipt")
+    wait_for(lambda: cloud.states("job-10") == ["IN_PROGRESS"], 10, what="the job started")
+    before = len(cloud.delivered)
+    sell(hub, ids["SOK1"], "while-waiting")
+    # The sale goes out once and is acknowledged while the job still waits: acks are not
+    # queued behind it, so the relay has no reason to send anything again.
+    wait_for(
+        lambda: cloud.count(HUB.hub, "sale.completed") == 1 and _all_acked(hub), 5, what="sale acknowledged"
+    )
+    assert cloud.states("job-10") == ["IN_PROGRESS"]
+    sim.control("paper_out off")
+    assert finished(cloud, "job-10") == "SUCCEEDED"
+    delivered = cloud.delivered[before:]
+    assert len(delivered) == len(set(delivered))  # nothing sent twice
