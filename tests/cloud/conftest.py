@@ -27,9 +27,9 @@ from cloud.db.migrate import upgrade
 from cloud.domain.tenants.services import TenantService
 from cloud.domain.users.services import UserService
 from cloud.settings import Settings
-from tests.cloud.stack_support import stack
+from tests.cloud.stack_support import stack, stack_on_each_db
 
-__all__ = ["stack"]  # the end-to-end fixture: broker, cloud process and a claimed hub
+__all__ = ["stack", "stack_on_each_db"]  # the end-to-end fixture: broker, cloud process and a claimed hub
 
 PG_URL = os.environ.get("SMARTPOS_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery"
