@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,7 @@ class StoredEvent:
     schema_version: int
     occurred_at: datetime
     payload: str
+    decoded: Any = None  # the payload as the ingest decoded it (its type per protocols.sync), if it did
 
 
 class Projector(Protocol):

@@ -58,6 +58,24 @@ async def emit(session: AsyncSession, tenant_id: uuid.UUID, event_type: str, dat
     await queue_events(session, [WebhookEvent(tenant_id=tenant_id, type=event_type, data=data)])
 
 
+async def _endpoints(session: AsyncSession, tenants: set[uuid.UUID]) -> list[Any]:
+    """The active endpoints of ``tenants``: id, tenant and the event types they take."""
+    query = select(WebhookEndpoint.id, WebhookEndpoint.tenant_id, WebhookEndpoint.event_types).where(
+        WebhookEndpoint.tenant_id.in_(tenants), WebhookEndpoint.active.is_(True)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def subscribed(session: AsyncSession, tenants: set[uuid.UUID]) -> set[tuple[uuid.UUID, str]]:
+    """Which ``(tenant, event type)`` pairs some active endpoint takes: a caller with many
+    candidate events builds only those (most tenants subscribe to little or nothing)."""
+    if not tenants:
+        return set()
+    return {
+        (row.tenant_id, kind) for row in await _endpoints(session, tenants) for kind in row.event_types or ()
+    }
+
+
 async def queue_events(session: AsyncSession, events: Sequence[WebhookEvent]) -> int:
     """Queue ``events`` in ``session``'s transaction; returns how many delivery rows were new."""
     for event in events:
@@ -65,14 +83,7 @@ async def queue_events(session: AsyncSession, events: Sequence[WebhookEvent]) ->
             raise ValueError(f"unknown webhook event type {event.type!r}")
     if not events:
         return 0
-    tenants = {e.tenant_id for e in events}
-    endpoints = (
-        await session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.tenant_id, WebhookEndpoint.event_types).where(
-                WebhookEndpoint.tenant_id.in_(tenants), WebhookEndpoint.active.is_(True)
-            )
-        )
-    ).all()
+    endpoints = await _endpoints(session, {e.tenant_id for e in events})
     if not endpoints:
         return 0
     now = utcnow()

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.base import utcnow
 from cloud.domain.webhooks.catalog import FROM_FACT
-from cloud.domain.webhooks.emit import WebhookEvent, queue_events
+from cloud.domain.webhooks.emit import WebhookEvent, queue_events, subscribed
 from protocols.sync.documents import SaleDocument
 from protocols.sync.messages import PAYLOADS
 
@@ -91,7 +91,12 @@ def event_for(fact: StoredEvent) -> WebhookEvent | None:
     kind = FROM_FACT.get(fact.type)
     if kind is None:
         return None
-    payload = msgspec.json.decode(fact.payload, type=PAYLOADS[fact.type])
+    kind_of_payload = PAYLOADS[fact.type]
+    payload = (
+        fact.decoded
+        if isinstance(fact.decoded, kind_of_payload)
+        else msgspec.json.decode(fact.payload, type=kind_of_payload)
+    )
     data: dict[str, Any]
     if isinstance(payload, SaleDocument):
         if payload.training:
@@ -111,6 +116,11 @@ def event_for(fact: StoredEvent) -> WebhookEvent | None:
 
 async def project_webhooks(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
     """Queue the webhook events of facts just stored (a :class:`~cloud.sync.projections.Projector`)."""
-    queued = [e for e in (event_for(fact) for fact in events) if e is not None]
+    candidates = [fact for fact in events if fact.type in FROM_FACT]
+    # Decoding every sale into its webhook body costs more than storing it: build only the
+    # events some endpoint of the fact's tenant takes.
+    wanted = await subscribed(session, {_uuid(fact.tenant_id) for fact in candidates})
+    chosen = (fact for fact in candidates if (_uuid(fact.tenant_id), FROM_FACT[fact.type]) in wanted)
+    queued = [e for e in (event_for(fact) for fact in chosen) if e is not None]
     if queued:
         await queue_events(session, queued)
