@@ -93,15 +93,16 @@ async def list_shifts(ctx: RequestContext, _: None) -> ShiftList:
     query: ShiftQuery = ctx.query
     return ShiftList(
         shifts=await ctx.services.shifts.list(
-            state=query.state, terminal_id=query.terminal_id, limit=query.limit
+            state=query.state, terminal_id=query.terminal_id, limit=query.limit, staff=ctx.staff
         )
     )
 
 
 @router.route("GET", "/api/v1/shifts/{id}", response=ShiftView, errors=(404,), tags=("shifts",))
 async def get_shift(ctx: RequestContext, _: None) -> ShiftView:
-    """A shift with expected cash, movements and (once closed) counted and difference."""
-    return await ctx.services.shifts.view(ctx.path_int("id"))
+    """A shift with expected cash, movements and (once closed) counted and difference; no figures
+    for a cashier when the store closes blind."""
+    return await ctx.services.shifts.view_for(ctx.path_int("id"), ctx.staff)
 
 
 @router.route(

@@ -1,4 +1,5 @@
-"""The store's settings: receipt header and footer, currency, rounding, barcodes, discount tiers.
+"""The store's settings: receipt header and footer, currency, rounding, barcodes, discount tiers;
+and the store options the cloud manages (shift rules, loyalty, fiscal, modules).
 
 Authored through the hub's API or pushed by the cloud (the type lives in ``protocols.sync``). Stored as one JSON document with a
 version number, so a change is atomic and a receipt can name the settings it was made under.
@@ -14,6 +15,7 @@ from hub.db.database import Database
 from hub.domain import audit, cloud_managed
 from hub.domain.clock import now_iso
 from hub.domain.errors import Invalid
+from protocols.sync.config import SINGLETON_KEY, StoreOptions
 from protocols.sync.store_settings import (
     DiscountPreset,
     DiscountTier,
@@ -25,6 +27,7 @@ __all__ = [
     "DiscountPreset",
     "DiscountTier",
     "InStoreBarcodeLayout",
+    "StoreOptions",
     "StoreSettings",
     "StoreSettingsService",
     "VersionedSettings",
@@ -43,10 +46,25 @@ class StoreSettingsService:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cached: VersionedSettings | None = None
+        self._options: StoreOptions | None = None
 
     def invalidate(self) -> None:
-        """Forget the cached copy (the cloud config wrote the table directly)."""
+        """Forget the cached copies (the cloud config wrote the tables directly)."""
         self._cached = None
+        self._options = None
+
+    async def options(self) -> StoreOptions:
+        """The store options the cloud pushed (``store_options``), or their defaults, which are
+        the hub's own behaviour, for a store the cloud does not manage."""
+        if self._options is None:
+            row = await self._db.fetchone(
+                "SELECT body FROM config_documents WHERE section = 'store_options' AND key = ? AND active = 1",
+                (SINGLETON_KEY,),
+            )
+            self._options = (
+                StoreOptions() if row is None else msgspec.json.decode(row["body"], type=StoreOptions)
+            )
+        return self._options
 
     async def get(self) -> VersionedSettings:
         if self._cached is None:

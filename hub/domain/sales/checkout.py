@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import msgspec
@@ -64,6 +64,16 @@ class Seller:
 
     employee_id: int
     require_shift: bool = True
+
+
+async def under_store_rules(settings: StoreSettingsService, seller: Seller | None) -> Seller | None:
+    """``seller`` with the store's shift rule applied: the cloud may let a store sell without
+    an open shift (``store_options.shift_rules.require_open_shift``)."""
+    if seller is None or not seller.require_shift:
+        return seller
+    if (await settings.options()).shift_rules.require_open_shift:
+        return seller
+    return replace(seller, require_shift=False)
 
 
 async def attach_shift(tx: Transaction, sale_id: int, terminal_id: str, seller: Seller | None) -> None:
@@ -157,6 +167,7 @@ class SalesService:
             return replay, False
         versioned = await self._settings.get()
         settings = versioned.settings
+        seller = await under_store_rules(self._settings, seller)
         cart, lines = await cart_store.load_cart(self._db, cart_id)
         cart_store.require_open(cart)
         if not lines:

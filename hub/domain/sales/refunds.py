@@ -24,7 +24,7 @@ from hub.domain.clock import now_iso
 from hub.domain.money import MoneyError, format_percent, format_quantity, parse_quantity
 from hub.domain.pricing import PricedLine, PricingError, PricingLine, price_cart, refund_slice
 from hub.domain.sales import sale_store
-from hub.domain.sales.checkout import SalesService, Seller, attach_shift, request_hash
+from hub.domain.sales.checkout import SalesService, Seller, attach_shift, request_hash, under_store_rules
 from hub.domain.sales.errors import Forbidden, Invalid, NotFound, SalesError
 from hub.domain.sales.numbering import next_number, number_text
 from hub.domain.sales.sale_store import LineWrite, SaleHeader
@@ -297,6 +297,7 @@ class RefundService:
         s = self._sales
         versioned = await s._settings.get()
         settings = versioned.settings
+        seller = await under_store_rules(s._settings, seller)
         tender = await s.tenders.get(tender_id)
         if await sale_store.find_by_key(tx, key) is not None:
             raise SalesError("checkout_in_progress", "this refund was just completed; retry to read it")

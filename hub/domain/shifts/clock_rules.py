@@ -1,4 +1,4 @@
-"""The store's clock: business dates, work hours, late starts, early closes and the 23:59 close.
+"""The store's clock: business dates, work hours, late starts and early closes.
 
 Everything is decided in the store's time zone (store settings), because "late" and "midnight"
 are local notions; timestamps are still stored in UTC.
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-AUTO_CLOSE_AT = time(23, 59)
 
 
 def local(moment: datetime, timezone: str) -> datetime:
@@ -37,12 +35,6 @@ def minutes_early(moment: datetime, timezone: str, work_end: str, threshold_min:
     end = _at(business_date(moment, timezone), work_end, timezone)
     early = int((end - moment).total_seconds() // 60)
     return early if early > threshold_min else 0
-
-
-def auto_close_moment(opened_at: datetime, timezone: str) -> datetime:
-    """23:59 store time on the day the shift was opened."""
-    day = business_date(opened_at, timezone)
-    return datetime.combine(day, AUTO_CLOSE_AT, tzinfo=ZoneInfo(timezone))
 
 
 def period_key(moment: datetime, timezone: str, frequency: str) -> str:

@@ -97,9 +97,10 @@ class ShiftView(msgspec.Struct, kw_only=True):
     early_minutes: int
     early_reason: str | None
     expense_notes: str | None
-    figures: ShiftFigures
+    figures: ShiftFigures | None  # None when the store closes blind and the viewer is no manager
     movements: list[MovementView]
     report_job_id: int | None = None
+    blind: bool = False
 
 
 class ChecklistTaskIn(_In, kw_only=True):

@@ -28,7 +28,7 @@ from hub.domain.errors import Conflict, DomainError, Invalid, NotFound
 from hub.domain.events import EventLog
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.sales.checkout import Devices, EmailPort
-from hub.domain.shifts import clock_rules, printouts
+from hub.domain.shifts import clock_rules, printouts, store_rules
 from hub.domain.shifts.checklist import Checklist
 from hub.domain.shifts.figures import ShiftFigures, shift_figures, with_counted
 from hub.domain.shifts.schemas import CloseShift, MovementView, OpenShift, ShiftView
@@ -194,6 +194,13 @@ class ShiftService:
             )
         if "cash" not in body.counted:
             raise Invalid("cash_count_required", "count the cash in the drawer (counted.cash)")
+        rules = (await self._settings.options()).shift_rules
+        store_rules.check_difference(
+            await shift_figures(self.db, shift["id"], shift["opening_cash"]),
+            body.counted["cash"],
+            staff,
+            rules,
+        )
         missing = await self.checklist.missing_mandatory(shift["terminal_id"])
         if missing:
             raise Conflict("checklist_incomplete", f"finish the checklist first: {', '.join(missing)}",
@@ -214,7 +221,7 @@ class ShiftService:
             async with self.db.transaction() as tx:
                 await printouts.queue_print(tx, self._jobs, self._devices.printers, settings, doc,
                                             key=f"shift-{shift['id']}-card-day", actor=actor)  # fmt: skip
-        return view
+        return store_rules.blinded(view, staff, rules)
 
     async def _card_end_of_day(self, terminal_id: str) -> list[str]:
         """The card terminal's end of day, before the shift closes: a failure keeps it open."""
@@ -284,12 +291,15 @@ class ShiftService:
         return await self.view(shift["id"], report_job_id=job_id)
 
     async def auto_close_due(self) -> list[int]:
-        """Close every shift that was still open at 23:59 store time; returns their ids."""
+        """Close every shift still open at the store's auto-close time (23:59 unless the cloud's
+        shift rules say otherwise, or never); returns their ids."""
         settings = await self._settings_now()
+        rules = (await self._settings.options()).shift_rules
         at = self.clock()
         closed = []
         for shift in await self.db.fetchall("SELECT * FROM shifts WHERE state = 'open'"):
-            if at >= clock_rules.auto_close_moment(parse_iso(shift["opened_at"]), settings.timezone):
+            due = store_rules.auto_close_moment(rules, parse_iso(shift["opened_at"]), settings.timezone)
+            if due is not None and at >= due:
                 try:
                     await self._close(
                         shift, settings, counted=None, actor="system:auto-close", at=at, auto=True
@@ -312,8 +322,19 @@ class ShiftService:
                 tx, to=address, subject=subject, text=text, idempotency_key=f"{key}-{address}"
             )
 
+    async def view_for(self, shift_id: int, staff: StaffSession | None) -> ShiftView:
+        """The shift as ``staff`` may see it (the store may close blind)."""
+        return store_rules.blinded(
+            await self.view(shift_id), staff, (await self._settings.options()).shift_rules
+        )
+
     async def list(
-        self, *, state: str | None = None, terminal_id: str | None = None, limit: int = 50
+        self,
+        *,
+        state: str | None = None,
+        terminal_id: str | None = None,
+        limit: int = 50,
+        staff: StaffSession | None = None,
     ) -> list[ShiftView]:
         where, params = ["1"], []  # type: list[str], list[object]
         if state:
@@ -326,13 +347,15 @@ class ShiftService:
             f"SELECT id FROM shifts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",  # noqa: S608
             [*params, limit],
         )
-        return [await self.view(int(r["id"])) for r in rows]
+        rules = (await self._settings.options()).shift_rules
+        return [store_rules.blinded(await self.view(int(r["id"])), staff, rules) for r in rows]
 
     async def print_report(self, shift_id: int, *, actor: str) -> int | None:
         view = await self.view(shift_id)
         settings = await self._settings_now()
         shift = await self.db.fetchone("SELECT * FROM shifts WHERE id = ?", (shift_id,))
         assert shift is not None
+        assert view.figures is not None  # the unmasked view
         doc = shift_report(settings, shift, view.employee_name, view.figures, view.closed_at or iso(self.clock()),
                            auto=view.auto_closed)  # fmt: skip
         async with self.db.transaction() as tx:

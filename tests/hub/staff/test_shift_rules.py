@@ -49,6 +49,7 @@ class Store:
     clock: Clock
     shifts: ShiftService
     staff: StaffSession
+    settings: StoreSettingsService
 
 
 async def build(tmp: Path, clock: Clock, **store: object) -> Store:
@@ -65,7 +66,7 @@ async def build(tmp: Path, clock: Clock, **store: object) -> Store:
     shifts = ShiftService(
         db, events, PrintJobs(db, events), settings, Devices(frozenset(), frozenset()), clock=clock
     )
-    return Store(db, clock, shifts, staff)
+    return Store(db, clock, shifts, staff, settings)
 
 
 @pytest.fixture
@@ -91,6 +92,7 @@ async def test_a_shift_left_open_closes_itself_at_2359_store_time(store: Store) 
     assert await store.shifts.auto_close_due() == [shift.id]
     closed = await store.shifts.view(shift.id)
     assert closed.state == "closed" and closed.auto_closed and closed.closed_by == "system:auto-close"
+    assert closed.figures is not None
     cash = next(t for t in closed.figures.tenders if t.tender_type == "cash")
     assert (cash.expected, cash.counted, cash.difference) == (5000, 5000, 0)  # the expected amount stands
     fact = await store.db.fetchone("SELECT payload FROM outbox WHERE type = 'shift.closed'")
