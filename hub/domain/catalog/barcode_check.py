@@ -15,7 +15,9 @@ def check_digit(data: str) -> int:
     """
     if not data.isdigit():
         raise ValueError(f"{data!r} is not all digits")
-    total = sum(int(digit) * (3 if i % 2 == 0 else 1) for i, digit in enumerate(reversed(data)))
+    # The digits at odd places from the right weigh 3, the others 1 (sliced, not enumerated:
+    # a hub checks every barcode of a 5,000-product config it is sent).
+    total = 3 * sum(map(int, data[::-2])) + sum(map(int, data[-2::-2]))
     return (10 - total % 10) % 10
 
 
