@@ -59,7 +59,11 @@ class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, fr
     jib: Annotated[str, msgspec.Meta(max_length=32)] = ""  # company identification number
     pdv_number: Annotated[str, msgspec.Meta(max_length=32)] = ""  # VAT registration number
     phone: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    receipt_header: Annotated[str, msgspec.Meta(max_length=500)] = ""  # lines under the store's details
     receipt_footer: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    # Regional number format of printed amounts (help center: regional settings).
+    decimal_separator: Literal[".", ","] = "."
+    thousands_separator: Literal["", " ", ".", ",", "'"] = ""
     currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "BAM"
     currency_symbol: Annotated[str, msgspec.Meta(max_length=8)] = "KM"
     currency_exponent: Annotated[int, msgspec.Meta(ge=0, le=3)] = 2
@@ -95,3 +99,16 @@ class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, fr
     shift_notification_emails: Annotated[
         list[Annotated[str, msgspec.Meta(max_length=254)]], msgspec.Meta(max_length=10)
     ] = []
+
+    def __post_init__(self) -> None:
+        if self.thousands_separator == self.decimal_separator:
+            raise ValueError("thousands_separator must differ from decimal_separator")
+
+    def money_text(self, minor: int) -> str:
+        """``minor`` units as the store prints amounts: 123456 -> "1.234,56" with "," and "."."""
+        sign = "-" if minor < 0 else ""
+        whole, frac = divmod(abs(minor), 10**self.currency_exponent)
+        digits = f"{whole:,}".replace(",", self.thousands_separator)
+        if self.currency_exponent == 0:
+            return sign + digits
+        return f"{sign}{digits}{self.decimal_separator}{frac:0{self.currency_exponent}d}"

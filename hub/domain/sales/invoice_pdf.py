@@ -14,7 +14,6 @@ from pathlib import Path
 from fpdf import FPDF
 
 from hub.domain.errors import DomainError
-from hub.domain.money import format_amount
 from hub.domain.sales.receipts import labels_for
 from hub.domain.sales.schemas import SaleView
 from hub.domain.store_settings import StoreSettings
@@ -134,10 +133,8 @@ def render_invoice_pdf(
     """The invoice ``sale`` as PDF bytes."""
     language = settings.language.split("-")[0].lower()
     words = {**labels_for(settings.language), **EXTRA.get(language, EXTRA["en"])}
-    exponent = settings.currency_exponent
 
-    def money(minor: int) -> str:
-        return format_amount(minor, exponent)
+    money = settings.money_text
 
     pdf = _Invoice(sale, settings, words, copy)
     pdf.alias_nb_pages()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from hub.domain.money import format_amount, format_percent
+from hub.domain.money import format_percent
 from hub.domain.sales.schemas import SaleView
 from hub.domain.store_settings import StoreSettings
 from protocols.escpos import Columns, Cut, QRCode, ReceiptDocument, Separator, Text
@@ -87,10 +87,8 @@ def receipt_document(
 ) -> ReceiptDocument:
     """The printed receipt of ``sale``; ``notes`` are infocode answers set to print."""
     words = labels_for(settings.language)
-    exp = settings.currency_exponent
 
-    def money(minor: int) -> str:
-        return format_amount(minor, exp)
+    money = settings.money_text
 
     blocks: list[Block] = []
     if sale.training:
@@ -105,6 +103,7 @@ def receipt_document(
         blocks.append(Text(text=f"{words['jib']}: {settings.jib}", align="center"))
     if settings.pdv_number:
         blocks.append(Text(text=f"{words['pdv']}: {settings.pdv_number}", align="center"))
+    blocks += [Text(text=part, align="center") for part in settings.receipt_header.splitlines() if part]
     blocks.append(Separator(char="="))
     blocks.append(Text(text=words[sale.doc_type], align="center", bold=True))
     moment = datetime.fromisoformat(sale.created_at).astimezone()

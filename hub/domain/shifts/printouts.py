@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import msgspec
 
 from hub.db.database import Transaction
-from hub.domain.money import format_amount
 from hub.domain.print_jobs import PrintJobs
 from hub.domain.store_settings import StoreSettings
 from protocols.escpos import Columns, Cut, ReceiptDocument, Separator, Text, render
@@ -28,9 +27,8 @@ def header(settings: StoreSettings, title: str, subtitle: Sequence[str]) -> list
 
 def rows(settings: StoreSettings, figures: Sequence[tuple[str, int | str]]) -> list[Block]:
     """Label/amount rows; ints are minor units."""
-    exp = settings.currency_exponent
     return [
-        Columns(left=label, right=format_amount(value, exp) if isinstance(value, int) else value)
+        Columns(left=label, right=settings.money_text(value) if isinstance(value, int) else value)
         for label, value in figures
     ]
 

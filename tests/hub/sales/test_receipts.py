@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import msgspec
+import pytest
+
 from hub.domain.sales.receipts import document_as_text, receipt_document
 from hub.domain.sales.schemas import Buyer, PaymentView, SaleLineView, SaleView, TaxView
 from hub.domain.store_settings import StoreSettings
@@ -155,3 +158,28 @@ def test_email_text_matches_the_paper_layout() -> None:
     text = document_as_text(document)
     assert "UKUPNO 23.40 KM" in text and "T1-R-000042" in text
     assert all(len(row) <= 48 for row in text.splitlines())
+
+
+def test_the_stores_number_format_and_header_lines() -> None:
+    settings = msgspec.structs.replace(
+        SETTINGS, decimal_separator=",", thousands_separator=".", receipt_header="Dobrodošli\nWiFi: gost"
+    )
+    text = "\n".join(printed(sale(total=123456), settings))
+    for expected in ("2 x 11,70", "UKUPNO 1.234,56 KM", "PDV 17% osnovica 20,00", "Dobrodošli", "WiFi: gost"):
+        assert expected in text, f"{expected!r} missing from:\n{text}"
+    # The header lines come under the store's details, before the document's title.
+    assert text.index("PDV broj: 200000000001") < text.index("WiFi: gost") < text.index("FISKALNI RAČUN")
+    assert "23.40" not in text and "11.70" not in text
+
+
+def test_amounts_in_every_regional_format_and_clashing_separators_refused() -> None:
+    def money(minor: int, **fields: object) -> str:
+        return msgspec.convert({"currency_exponent": 2, **fields}, StoreSettings).money_text(minor)
+
+    assert money(123456) == "1234.56"  # the default: no grouping
+    assert money(-123456789, decimal_separator=",", thousands_separator=".") == "-1.234.567,89"
+    assert money(100000000, thousands_separator="'") == "1'000'000.00"
+    assert money(5, decimal_separator=",", thousands_separator=" ") == "0,05"
+    assert money(123456, currency_exponent=0, thousands_separator=" ") == "123 456"
+    with pytest.raises(msgspec.ValidationError, match="must differ"):
+        msgspec.convert({"decimal_separator": ",", "thousands_separator": ","}, StoreSettings)
