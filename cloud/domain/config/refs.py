@@ -2,17 +2,20 @@
 
 A product's tax rate, tax group, category and unit must exist; a tax group's rates; a
 category's parent (without a cycle); a tender's change and commission tenders; a discount's
-tender and products; a campaign's discounts. SKUs, barcodes and variant ids are unique across
-the tenant's products, cashier numbers across employees. An item still referenced cannot be
-deleted. A failed check is a :class:`Problem` naming the field; the API turns the first into
-an error (422 for a missing reference, 409 for a conflict) and the CSV import lists them all.
+tender and products; a campaign's discounts; a layout page's category (``dpt_id``) and the
+items its buttons act on (:data:`BUTTON_TARGETS`). SKUs, barcodes and variant ids are unique
+across the tenant's products, cashier numbers across employees. An item still referenced
+cannot be deleted. A failed check is a :class:`Problem` naming the field; the API turns the
+first into an error (422 for a missing reference, 409 for a conflict) and the CSV import lists
+them all.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Final
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +27,7 @@ from protocols.sync.config import (
     CategoryConfig,
     DiscountConfig,
     EmployeeConfig,
+    LayoutConfig,
     ProductConfig,
     TaxGroupConfig,
     TenderConfig,
@@ -71,6 +75,35 @@ class _Refs(msgspec.Struct):
     cashier_num: int | None = None
     product_ids: list[int] = []
     tender_id: str | None = None
+
+
+class _ButtonRefs(msgspec.Struct):
+    action: str
+    object_id: str | None = None
+
+
+class _PageRefs(msgspec.Struct):
+    dpt_id: int | None = None
+    buttons: list[_ButtonRefs] = []
+
+
+class _LayoutRefs(msgspec.Struct):
+    pages: list[_PageRefs] = []
+
+
+BUTTON_TARGETS: Final = {"sell_product": "products", "apply_discount": "discounts", "open_tender": "tenders"}
+"""The section whose item a button's ``object_id`` names, by the button's action."""
+
+
+def layout_targets(layout: _LayoutRefs) -> Iterator[tuple[str, str, str]]:
+    """``(field, section, key)`` of every item a layout refers to."""
+    for p, page in enumerate(layout.pages):
+        if page.dpt_id is not None:
+            yield f"pages[{p}].dpt_id", "categories", str(page.dpt_id)
+        for b, button in enumerate(page.buttons):
+            section = BUTTON_TARGETS.get(button.action)
+            if section is not None and button.object_id is not None:
+                yield f"pages[{p}].buttons[{b}].object_id", section, button.object_id
 
 
 def product_refs(body: ProductConfig) -> _ProductRefs:
@@ -245,6 +278,10 @@ class Snapshot:
             discounts = await self.keys("discounts")
             return [missing(f"data.discounts[{i}].discount_id", "discounts", d.discount_id)
                     for i, d in enumerate(body.data.discounts) if d.discount_id not in discounts]  # fmt: skip
+        if isinstance(body, LayoutConfig):
+            layout = msgspec.json.decode(msgspec.json.encode(body), type=_LayoutRefs)
+            return [missing(name, section, value) for name, section, value in layout_targets(layout)
+                    if value not in await self.keys(section)]  # fmt: skip
         return []
 
     async def _category(self, key: str, body: CategoryConfig) -> list[Problem]:
@@ -309,4 +346,11 @@ class Snapshot:
                 "discounts",
                 "product_ids",
             )
+        if section in {"categories", *BUTTON_TARGETS.values()}:
+            layouts = msgspec.json.Decoder(_LayoutRefs)
+            for scope, layout_key, body in await self.bodies("layouts"):
+                used_as = next((f for f, where, value in layout_targets(layouts.decode(body))
+                                if (where, value) == (section, key)), None)  # fmt: skip
+                if used_as is not None:
+                    add([(scope, layout_key)], "layouts", used_as)
         return found
