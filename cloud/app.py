@@ -30,6 +30,7 @@ from cloud.domain.tenants.controllers import TenantController
 from cloud.domain.users.controllers import UserController
 from cloud.domain.webhooks.controllers import WebhookController
 from cloud.domain.webhooks.delivery import DeliveryPolicy, DeliveryWorker
+from cloud.domain.webhooks.sealing import secret_box
 from cloud.errors import EXCEPTION_HANDLERS
 from cloud.settings import Settings
 from cloud.sync.bridge import SyncBridge
@@ -66,7 +67,7 @@ def create_app(
         policy = webhooks or DeliveryPolicy(
             backoff_s=settings.webhook_backoff_s, allow_private_networks=settings.webhook_allow_private
         )
-        app.state.webhooks = DeliveryWorker(app.state.session_factory, policy)
+        app.state.webhooks = DeliveryWorker(app.state.session_factory, policy, secrets=secret_box(settings))
         await app.state.webhooks.start()
         try:
             if bridge and settings.broker_url:

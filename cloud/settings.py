@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import msgspec
+from sqlalchemy.engine import make_url
+
+from cloud.security import decode_key
 
 DEFAULT_DB_URL = "sqlite+aiosqlite:///./cloud.db"
+SECRET_KEY_FILE = "cloud-secret.key"  # noqa: S105  (a file name, not a secret)
 
 
 class SettingsError(ValueError):
@@ -36,6 +41,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     Outgoing webhooks: ``SMARTPOS_CLOUD_WEBHOOK_BACKOFF_S`` (comma-separated seconds to wait
     after each failed attempt; the last one repeats) and ``SMARTPOS_CLOUD_WEBHOOK_ALLOW_PRIVATE``
     (``true`` lets endpoints on loopback and private networks be called: development only).
+
+    Secrets the cloud must read back (webhook signing secrets) are encrypted at rest under a
+    key-encryption key: ``SMARTPOS_CLOUD_SECRET_KEY`` (32 bytes, base64), else the key file
+    ``cloud-secret.key`` (mode 0600, made on first use) in ``SMARTPOS_CLOUD_DATA_DIR``, which
+    defaults to the SQLite database's directory, or the current one (like ``./cloud.db``).
     """
 
     db_url: str = DEFAULT_DB_URL
@@ -56,6 +66,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # endpoints on private and loopback addresses may be called (a dev box, never production).
     webhook_backoff_s: tuple[float, ...] = (10.0, 30.0, 120.0, 600.0, 3600.0)
     webhook_allow_private: bool = False
+    # The key-encryption key (base64) and the directory of the cloud's own files (the key file).
+    secret_key: str = ""
+    data_dir: str = ""
+
+    @property
+    def data_path(self) -> Path:
+        """The cloud's data directory: ``data_dir``, else the SQLite file's, else the current one."""
+        if self.data_dir:
+            return Path(self.data_dir)
+        url = make_url(self.db_url)
+        database = url.database or ""
+        in_file = database not in {"", ":memory:"} and not database.startswith("file:")
+        if url.get_backend_name() == "sqlite" and in_file:
+            return Path(database).parent
+        return Path()
+
+    @property
+    def secret_key_path(self) -> Path:
+        """The key file used when ``secret_key`` is empty."""
+        return self.data_path / SECRET_KEY_FILE
 
     @property
     def hub_broker_url(self) -> str:
@@ -99,11 +129,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 env, "SMARTPOS_CLOUD_WEBHOOK_BACKOFF_S", defaults.webhook_backoff_s
             ),
             webhook_allow_private=_flag(env, "SMARTPOS_CLOUD_WEBHOOK_ALLOW_PRIVATE"),
+            secret_key=_key(env, "SMARTPOS_CLOUD_SECRET_KEY"),
+            data_dir=env.get("SMARTPOS_CLOUD_DATA_DIR", "").strip(),
         )
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in {"1", "true", "yes"}
+
+
+def _key(env: Mapping[str, str], name: str) -> str:
+    """A key-encryption key: 32 bytes in base64 (checked here, so a bad one stops the start)."""
+    raw = env.get(name, "").strip()
+    if raw:
+        try:
+            decode_key(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be 32 bytes in base64: {exc}") from None
+    return raw
 
 
 def _seconds_list(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:

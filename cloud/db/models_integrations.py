@@ -1,9 +1,10 @@
 """Cloud tables: outgoing webhooks, their delivery log, and API keys.
 
-A webhook endpoint's signing secret is stored **as is** (not hashed): the delivery worker must
-read it to compute each HMAC signature, so a one-way digest would not do. It is shown to the
-admin only once (at creation and at rotation) and never returned by reads. API keys, on the
-contrary, are only ever compared, so only their SHA-256 digest is kept, with a short visible
+A webhook endpoint's signing secret cannot be hashed: the delivery worker must read it to
+compute each HMAC signature. So it is **sealed** (AES-256-GCM under the cloud's key-encryption
+key, bound to the endpoint's id: :mod:`cloud.domain.webhooks.sealing`); rows from before hold it
+in clear until the worker seals them. It is shown to the admin only once (at creation and at
+rotation) and never returned by reads. API keys, on the contrary, are only ever compared, so only their SHA-256 digest is kept, with a short visible
 prefix that lets people tell keys apart.
 
 A delivery is a row, created in the transaction that records its cause, so it survives a
@@ -51,8 +52,8 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2000), nullable=False)
     description: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     event_types: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
-    # Kept in clear: the worker signs with it (see the module docstring).
-    secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    # ``v1:<nonce>:<ciphertext>`` (108 characters for a whsec_ secret), or a legacy plain secret.
+    secret: Mapped[str] = mapped_column(String(255), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -4,7 +4,8 @@ again, claims that two workers never share, and deliveries created by ingesting 
 
 The app runs its delivery worker with a fast schedule (the real one waits 10 s before the
 first retry); the test client runs the app in a loop of its own, so tests wait for the worker's
-polls rather than waking it."""
+polls rather than waking it. Each test runs in its temporary directory, where the cloud keeps
+the key file that seals webhook secrets (next to the SQLite file, or in the current directory)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -52,6 +54,12 @@ FAST = DeliveryPolicy(
     poll_s=0.05,
     allow_private_networks=True,
 )
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in ``tmp_path``: on PostgreSQL the key file goes to the current directory."""
+    monkeypatch.chdir(tmp_path)
 
 
 @dataclass
@@ -508,4 +516,5 @@ async def test_ingested_facts_become_deliveries_exactly_once(hooks: Cloud, recei
         rows = (await session.scalars(select(WebhookDelivery))).all()
         assert len(rows) == 2
         endpoint = await session.scalar(select(WebhookEndpoint))
-        assert endpoint is not None and endpoint.secret == created["secret"]  # kept to sign with
+        assert endpoint is not None and endpoint.secret.startswith("v1:")  # sealed, not in clear
+        assert created["secret"] not in endpoint.secret

@@ -47,6 +47,8 @@ class CloudProcess:
         self.env = {
             **os.environ,
             "SMARTPOS_CLOUD_DB_URL": self.db_url,
+            # Its key file beside its database, not in the test runner's directory (PostgreSQL).
+            "SMARTPOS_CLOUD_DATA_DIR": str(self.dir),
             "SMARTPOS_CLOUD_HOST": "127.0.0.1",
             "SMARTPOS_CLOUD_PORT": str(self.port),
             "SMARTPOS_CLOUD_BROKER_URL": f"mqtt://127.0.0.1:{broker.port}",

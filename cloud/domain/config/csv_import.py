@@ -31,6 +31,7 @@ from cloud.domain.config.schemas import ImportReport, ImportRowError
 from cloud.domain.config.services import product_event
 from cloud.domain.config.validation import InvalidConfig, canonical, convert
 from cloud.domain.webhooks import emit as webhooks
+from cloud.domain.webhooks.config_events import config_published
 from cloud.domain.webhooks.emit import WebhookEvent
 from cloud.errors import DomainError
 from protocols.sync.config import ProductConfig
@@ -253,5 +254,6 @@ async def _write(
         WebhookEvent(tenant_id, "product.updated", product_event(key, None, revision, text))
         for key, revision, text in written
     ])  # fmt: skip
+    await config_published(session, tenant_id, None)
     await session.commit()
     return allocation.last_revision

@@ -4,7 +4,8 @@ Every write runs in one transaction that first locks the tenant's revision count
 (:func:`repository.allocate`), checks the body and its references against the items as they
 are, stamps the item with the next revision and commits. A write that changes nothing (the
 same canonical body) takes no revision. Product writes queue the ``product.updated`` webhook
-in the same transaction. The controller wakes the bridge after the commit.
+in the same transaction, and every write that takes revisions ``config.published``. The
+controller wakes the bridge after the commit.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from cloud.domain.config.validation import (
     require_section,
 )
 from cloud.domain.webhooks import emit as webhooks
+from cloud.domain.webhooks.config_events import config_published
 from cloud.errors import DomainError, NotFound
 from protocols.sync.config import INTEGER_KEYED, SECTIONS
 
@@ -163,6 +165,7 @@ class ConfigService:
         await self.session.flush()
         if section == "products":
             await product_changed(self.session, self.tenant_id, key, store_id, row.revision, row.body)
+        await config_published(self.session, self.tenant_id, store_id)
         await self.session.commit()
         return row, created
 
@@ -200,6 +203,7 @@ class ConfigService:
         if section == "products":
             for item in rows:
                 await product_changed(self.session, self.tenant_id, key, item.store_id, item.revision, None)
+        await config_published(self.session, self.tenant_id, store_id)
         await self.session.commit()
         return ConfigItemRead.of(row)
 

@@ -20,7 +20,9 @@ from cloud.domain.webhooks.schemas import (
     WebhookSecret,
     WebhookUpdate,
 )
+from cloud.domain.webhooks.sealing import secret_box
 from cloud.domain.webhooks.services import WebhookService
+from cloud.settings import Settings
 
 
 def _wake_worker(state: State) -> None:
@@ -49,15 +51,16 @@ class WebhookController(Controller):
 
     @post("/")
     async def create_webhook(
-        self, data: WebhookCreate, caller: Caller, db_session: AsyncSession
+        self, data: WebhookCreate, caller: Caller, db_session: AsyncSession, settings: Settings
     ) -> WebhookSecret:
         """Register a URL for event types; the answer holds the signing secret, shown only now.
 
         422 ``invalid_url`` unless the URL is an absolute http(s) URL.
         """
         caller.require_admin()
-        endpoint = await WebhookService(db_session).create(caller.tenant_id, data)
-        return WebhookSecret(webhook=WebhookRead.of(endpoint), secret=endpoint.secret)
+        service = WebhookService(db_session, secret_box(settings))
+        endpoint, secret = await service.create(caller.tenant_id, data)
+        return WebhookSecret(webhook=WebhookRead.of(endpoint), secret=secret)
 
     @get("/{webhook_id:uuid}")
     async def get_webhook(
@@ -90,12 +93,13 @@ class WebhookController(Controller):
 
     @post("/{webhook_id:uuid}/rotate-secret", status_code=200)
     async def rotate_secret(
-        self, webhook_id: uuid.UUID, caller: Caller, db_session: AsyncSession
+        self, webhook_id: uuid.UUID, caller: Caller, db_session: AsyncSession, settings: Settings
     ) -> WebhookSecret:
         """Replace the signing secret; the new one is in the answer, shown only now."""
         caller.require_admin()
-        endpoint = await WebhookService(db_session).rotate_secret(caller.tenant_id, webhook_id)
-        return WebhookSecret(webhook=WebhookRead.of(endpoint), secret=endpoint.secret)
+        service = WebhookService(db_session, secret_box(settings))
+        endpoint, secret = await service.rotate_secret(caller.tenant_id, webhook_id)
+        return WebhookSecret(webhook=WebhookRead.of(endpoint), secret=secret)
 
     @post("/{webhook_id:uuid}/enable", status_code=200)
     async def enable_webhook(

@@ -9,6 +9,11 @@ run against one database:
   ``claim_token``; a second worker's UPDATE then matches no row, so two workers never send the
   same row at once. A worker that dies mid-attempt leaves the row to be retried when the lease
   ends. The attempt is counted at the claim, so a crash cannot hide one.
+- **Secret.** The endpoint's signing secret is decrypted for the claim
+  (:mod:`cloud.domain.webhooks.sealing`). If it does not decrypt (wrong or missing key, a value
+  altered or copied from another endpoint), nothing is sent: the error is logged and the attempt
+  fails with the reason, like a refused request. At start the worker seals the plain secrets
+  left from before secrets were encrypted.
 - **Send.** One POST with the signed headers (:mod:`cloud.domain.webhooks.signing`), a total
   timeout and no redirects; at most ``concurrency`` requests in flight, so a slow receiver
   never holds the loop or the other endpoints back for longer than the timeout. Unless the
@@ -41,6 +46,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import aiohttp
+import msgspec
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from sqlalchemy import select, update
@@ -49,9 +55,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cloud.db.base import utcnow
 from cloud.db.models_integrations import WebhookDelivery, WebhookEndpoint
 from cloud.domain.webhooks import signing
+from cloud.domain.webhooks.sealing import SecretUnavailable, open_secret, seal_plain_secrets, secret_box
+from cloud.security import SecretBox
+from cloud.settings import Settings
 
 log = logging.getLogger(__name__)
 ERROR_MAX = 500
+SEAL_RETRY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +130,11 @@ class PublicResolver(ThreadedResolver):
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A delivery this worker holds: what it needs to send and to record the outcome."""
+    """A delivery this worker holds: what it needs to send and to record the outcome.
+
+    ``secret`` is the plain signing secret; when it could not be decrypted it is empty and
+    ``secret_error`` says why (the attempt then fails without sending).
+    """
 
     id: uuid.UUID
     token: uuid.UUID
@@ -131,6 +145,7 @@ class Claim:
     event_id: uuid.UUID
     event_type: str
     body: str
+    secret_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +158,12 @@ class Outcome:
 
 
 class DeliveryWorker:
-    """Sends webhook deliveries from the database; see the module docstring."""
+    """Sends webhook deliveries from the database; see the module docstring.
+
+    ``secrets`` opens the endpoints' sealed secrets; without one the worker uses the key the
+    environment's settings name for its database (what the API seals with when the app runs
+    on ``Settings.from_env()``).
+    """
 
     def __init__(
         self,
@@ -152,8 +172,11 @@ class DeliveryWorker:
         *,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        secrets: SecretBox | None = None,
     ) -> None:
         self._sessions = sessions
+        self._secrets = secrets
+        self._seal_at: float | None = 0.0  # when to seal legacy plain secrets; None once done
         self.policy = policy or DeliveryPolicy()
         self._clock = clock
         self._rng = rng or random.Random()  # jitter, not a secret
@@ -226,8 +249,40 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), pause)
 
+    @property
+    def secrets(self) -> SecretBox:
+        """The box that opens the endpoints' secrets."""
+        if self._secrets is None:
+            bind = self._sessions.kw.get("bind")
+            settings = Settings.from_env()
+            if bind is not None:
+                settings = msgspec.structs.replace(
+                    settings, db_url=bind.url.render_as_string(hide_password=False)
+                )
+            self._secrets = secret_box(settings)
+        return self._secrets
+
+    async def seal_legacy_secrets(self) -> None:
+        """Seal plain secrets left from before encryption (once; retried a minute after a failure).
+
+        Until then, and if it keeps failing, plain secrets are still read and signed with.
+        """
+        if self._seal_at is None or time.monotonic() < self._seal_at:
+            return
+        try:
+            async with self._sessions() as session:
+                await seal_plain_secrets(session, self.secrets)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("sealing the plain webhook secrets failed; retrying in %g s", SEAL_RETRY_S)
+            self._seal_at = time.monotonic() + SEAL_RETRY_S
+            return
+        self._seal_at = None
+
     async def run_once(self) -> int:
         """Claim what is due, up to the free concurrency, and start sending; returns how many."""
+        await self.seal_legacy_secrets()
         free = self.policy.concurrency - len(self._inflight)
         if free <= 0 or self._stopping:
             return 0
@@ -293,20 +348,31 @@ class DeliveryWorker:
                 )
             ).all()
         return [
-            Claim(
-                id=d.id,
-                token=tokens[d.id],
-                attempts=d.attempts,
-                endpoint_id=d.endpoint_id,
-                url=url,
-                secret=secret,
-                event_id=d.event_id,
-                event_type=d.event_type,
-                body=d.body,
-            )
-            for d, url, secret in rows
+            self._claim(d, tokens[d.id], url, stored)
+            for d, url, stored in rows
             if d.claim_token == tokens[d.id]
         ]
+
+    def _claim(self, delivery: WebhookDelivery, token: uuid.UUID, url: str, stored: str) -> Claim:
+        """A claim with the endpoint's secret decrypted, or with the reason it is not."""
+        secret, error = "", None
+        try:
+            secret = open_secret(self.secrets, delivery.endpoint_id, stored)
+        except SecretUnavailable as exc:
+            error = f"not sent: {exc}; fix the key or rotate the endpoint's secret"[:ERROR_MAX]
+            log.error("webhook endpoint %s, delivery %s: %s", delivery.endpoint_id, delivery.id, error)
+        return Claim(
+            id=delivery.id,
+            token=token,
+            attempts=delivery.attempts,
+            endpoint_id=delivery.endpoint_id,
+            url=url,
+            secret=secret,
+            event_id=delivery.event_id,
+            event_type=delivery.event_type,
+            body=delivery.body,
+            secret_error=error,
+        )
 
     async def _deliver(self, claim: Claim) -> None:
         try:
@@ -322,6 +388,8 @@ class DeliveryWorker:
 
         The HTTP client is made on first use (and closed by :meth:`stop`).
         """
+        if claim.secret_error is not None or not claim.secret:
+            return Outcome(False, None, claim.secret_error or "not sent: no signing secret")
         host = urlsplit(claim.url).hostname or ""
         if not self.policy.allow_private_networks and literal_ip(host) and not is_public(host):
             return Outcome(False, None, f"refused: {host} is not a public address")

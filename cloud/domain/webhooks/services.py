@@ -1,6 +1,8 @@
 """Managing a tenant's webhook endpoints and reading their delivery log.
 
-Every query filters on the caller's tenant: another tenant's endpoint is 404.
+Every query filters on the caller's tenant: another tenant's endpoint is 404. Signing secrets
+are stored sealed (:mod:`cloud.domain.webhooks.sealing`); creation and rotation answer the
+plain secret, the only time it leaves the cloud.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.db.base import utcnow
 from cloud.db.models_integrations import WebhookDelivery, WebhookEndpoint
 from cloud.domain.webhooks.schemas import WebhookCreate, WebhookUpdate
+from cloud.domain.webhooks.sealing import seal_secret
 from cloud.domain.webhooks.signing import new_secret
 from cloud.errors import DomainError, NotFound
+from cloud.security import SecretBox
 
 MAX_ENDPOINTS = 50
 
@@ -45,10 +49,19 @@ def _unique(types: Sequence[str]) -> list[str]:
 
 
 class WebhookService:
-    """CRUD of endpoints, secret rotation, re-enabling, and the delivery log."""
+    """CRUD of endpoints, secret rotation, re-enabling, and the delivery log.
 
-    def __init__(self, session: AsyncSession) -> None:
+    ``secrets`` seals new secrets: creation and rotation need it, the rest does not.
+    """
+
+    def __init__(self, session: AsyncSession, secrets: SecretBox | None = None) -> None:
         self.session = session
+        self.secrets = secrets
+
+    def _sealed(self, endpoint_id: uuid.UUID, secret: str) -> str:
+        if self.secrets is None:
+            raise RuntimeError("sealing a webhook secret needs the secret box")
+        return seal_secret(self.secrets, endpoint_id, secret)
 
     async def list(self, tenant_id: uuid.UUID) -> Sequence[WebhookEndpoint]:
         """The tenant's endpoints, oldest first."""
@@ -68,23 +81,26 @@ class WebhookService:
             raise NotFound("webhook")
         return endpoint
 
-    async def create(self, tenant_id: uuid.UUID, data: WebhookCreate) -> WebhookEndpoint:
-        """A new endpoint with a fresh secret (the only time the caller sees it, with rotation)."""
+    async def create(self, tenant_id: uuid.UUID, data: WebhookCreate) -> tuple[WebhookEndpoint, str]:
+        """A new endpoint and its fresh secret in clear (the only time the caller sees it, with
+        rotation); the row keeps it sealed."""
         url = check_url(data.url)
         if len(await self.list(tenant_id)) >= MAX_ENDPOINTS:
             raise DomainError(409, "too_many_webhooks", f"a tenant has at most {MAX_ENDPOINTS} webhooks")
+        endpoint_id, secret = uuid.uuid4(), new_secret()
         endpoint = WebhookEndpoint(
+            id=endpoint_id,
             tenant_id=tenant_id,
             url=url,
             description=data.description,
             event_types=_unique(data.event_types),
-            secret=new_secret(),
+            secret=self._sealed(endpoint_id, secret),
             active=data.active,
             consecutive_failures=0,
         )
         self.session.add(endpoint)
         await self.session.commit()
-        return endpoint
+        return endpoint, secret
 
     async def update(
         self, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, data: WebhookUpdate
@@ -112,12 +128,16 @@ class WebhookService:
         await self.session.delete(endpoint)
         await self.session.commit()
 
-    async def rotate_secret(self, tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint:
-        """A new secret; every attempt from now on is signed with it, retries included."""
+    async def rotate_secret(
+        self, tenant_id: uuid.UUID, endpoint_id: uuid.UUID
+    ) -> tuple[WebhookEndpoint, str]:
+        """A new secret, answered in clear; every attempt from now on is signed with it, retries
+        included."""
         endpoint = await self.get(tenant_id, endpoint_id)
-        endpoint.secret = new_secret()
+        secret = new_secret()
+        endpoint.secret = self._sealed(endpoint.id, secret)
         await self.session.commit()
-        return endpoint
+        return endpoint, secret
 
     async def enable(self, tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint:
         """Re-enable an endpoint: failure counters reset, its pending deliveries are due now."""
