@@ -40,6 +40,8 @@ class ConfigRecord(Base):
         UniqueConstraint("tenant_id", "scope", "section", "key", name="uq_config_items_item"),
         Index("ix_config_items_tenant_revision", "tenant_id", "revision"),
         Index("ix_config_items_tenant_scope_revision", "tenant_id", "scope", "revision"),
+        # Both rows of a changed (section, key) for a hub's delta (revision 0007).
+        Index("ix_config_items_tenant_section_key", "tenant_id", "section", "key"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(
