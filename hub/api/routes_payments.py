@@ -24,7 +24,10 @@ router = Router()
 
 
 class PaymentQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    state: Literal["started", "waiting_for_card", "approved", "declined", "aborted", "unknown"] | None = None
+    state: (
+        Literal["started", "waiting_for_card", "approved", "declined", "aborted", "unknown", "reversed"]
+        | None
+    ) = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
 
 
@@ -80,6 +83,24 @@ async def get_payment(ctx: RequestContext, _: None) -> CardPayment:
     if found is None:
         raise ApiError(404, "payment_not_found", "no such card payment")
     return found
+
+
+@router.route(
+    "POST",
+    "/api/v1/payments/{payment_id}/reverse",
+    response=CardPayment,
+    errors=(402, 404, 409, 503),
+    tags=("payments",),
+)
+async def reverse_payment(ctx: RequestContext, _: None) -> CardPayment:
+    """Give back an approved card payment no sale was completed with: the terminal reverses it
+    and the reversal is answered (the same one when asked again). A declined reversal is a 402
+    with the terminal's reason; a payment that completed a sale is a 409 (refund the sale)."""
+    await ctx.require("void_cart")
+    try:
+        return await _payments(ctx).reverse(ctx.path_int("payment_id"))
+    except DeviceError as exc:
+        raise _device_error(exc) from None
 
 
 @router.route(

@@ -263,14 +263,18 @@ class DeviceManager:
     async def card_operation(
         self,
         device_id: str,
-        kind: Literal["payment", "refund"],
+        kind: Literal["payment", "refund", "reversal"],
         amount: int,
         reference: str,
         on_status: StatusCallback,
+        *,
+        receipt_number: str = "",
     ) -> PaymentOutcome:
         worker = self.operations(device_id, "payment_terminal")
 
         async def operation(driver: PaymentTerminalDriver) -> PaymentOutcome:
+            if kind == "reversal":
+                return await driver.reverse(receipt_number, reference, on_status=on_status)
             if kind == "refund":
                 return await driver.refund(amount, reference, on_status=on_status)
             return await driver.pay(amount, reference, on_status=on_status)

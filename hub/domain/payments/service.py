@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Literal, Protocol
+from typing import Protocol
 
 from drivers.base import PaymentOutcome, TerminalStatus
 from drivers.errors import DeviceError
-from hub.domain.errors import DomainError
+from hub.domain.errors import Conflict, DomainError, NotFound
 from hub.domain.events import EventLog
-from hub.domain.payments.store import OPEN_STATES, CardPayment, CardPayments
+from hub.domain.payments.store import OPEN_STATES, CardPayment, CardPayments, Kind
 from hub.domain.sales.card_terminal import CardApproval, CardTerminal
 from hub.domain.sales.tenders import PaymentRequest
 
@@ -37,12 +37,14 @@ class TerminalPort(Protocol):
     async def card_operation(
         self,
         device_id: str,
-        kind: Literal["payment", "refund"],
+        kind: Kind,
         amount: int,
         reference: str,
         on_status: StatusSink,
+        *,
+        receipt_number: str = "",
     ) -> PaymentOutcome:
-        """Run a payment or refund on the card terminal's own task."""
+        """Run a payment, refund or reversal (of ``receipt_number``) on the card terminal's own task."""
 
     async def card_last_result(self, device_id: str, reference: str) -> PaymentOutcome | None:
         """Ask the card terminal how the operation ``reference`` ended."""
@@ -72,13 +74,15 @@ class CardPaymentsService(CardTerminal):
         device = self._port.terminal_for(terminal_id) if terminal_id else None
         if device is None:
             return await self._fallback.authorize(payment, amount=amount, sale_key=sale_key)
-        return await self.take(
-            kind="payment",
-            amount=amount,
-            sale_key=sale_key,
-            line=line,
-            terminal_id=terminal_id,
-            device=device,
+        return _approval(
+            await self.take(
+                kind="payment",
+                amount=amount,
+                sale_key=sale_key,
+                line=line,
+                terminal_id=terminal_id,
+                device=device,
+            )
         )
 
     async def refund(self, *, amount: int, sale_key: str, terminal_id: str) -> CardApproval:
@@ -86,13 +90,48 @@ class CardPaymentsService(CardTerminal):
         device = self._port.terminal_for(terminal_id) if terminal_id else None
         if device is None:
             return await self._fallback.refund(amount=amount, sale_key=sale_key, terminal_id=terminal_id)
-        return await self.take(
-            kind="refund", amount=amount, sale_key=sale_key, line=0, terminal_id=terminal_id, device=device
+        return _approval(
+            await self.take(
+                kind="refund",
+                amount=amount,
+                sale_key=sale_key,
+                line=0,
+                terminal_id=terminal_id,
+                device=device,
+            )
         )
 
-    async def take(self, *, kind: Literal["payment", "refund"], amount: int, sale_key: str, line: int,
-                   terminal_id: str, device: str) -> CardApproval:  # fmt: skip
-        """Run one card payment or refund to its end; raises :class:`CardRefused` unless approved."""
+    async def reverse(self, payment_id: int) -> CardPayment:
+        """Give back a card payment no sale was completed with (the customer walked away after
+        paying, a checkout that could not finish): the terminal reverses it by its receipt number.
+        Returns the reversal; asking again after it was approved returns the same one. A payment
+        that completed a sale is refunded with the sale instead."""
+        payment = await self.store.get(payment_id)
+        if payment is None:
+            raise NotFound("payment_not_found", f"no card payment {payment_id}")
+        if payment.kind != "payment":
+            raise Conflict("not_a_payment", f"card operation {payment_id} is a {payment.kind}, not a payment")
+        if payment.state in OPEN_STATES:
+            payment = await self.resolve(payment)
+        if payment.state != "reversed":
+            if payment.state != "approved":
+                raise Conflict(
+                    "payment_not_approved", f"payment {payment_id} is {payment.state}: nothing was taken"
+                )
+            if payment.sale_id is not None:
+                raise Conflict("payment_has_sale", f"payment {payment_id} paid sale {payment.sale_id}: refund the "
+                               "sale instead", details={"sale_id": payment.sale_id})  # fmt: skip
+        receipt = payment.outcome.receipt_number if payment.outcome is not None else ""
+        if not receipt:
+            raise Conflict("no_receipt_number", f"the terminal gave payment {payment_id} no receipt number to "
+                           "reverse it by")  # fmt: skip
+        return await self.take(kind="reversal", amount=payment.amount, sale_key=f"reversal-{payment.id}", line=0,
+                               terminal_id=payment.terminal_id, device=payment.device_id, reverses=payment.id,
+                               receipt_number=receipt)  # fmt: skip
+
+    async def take(self, *, kind: Kind, amount: int, sale_key: str, line: int, terminal_id: str, device: str,
+                   reverses: int | None = None, receipt_number: str = "") -> CardPayment:  # fmt: skip
+        """Run one card payment, refund or reversal to its end; raises :class:`CardRefused` unless approved."""
         for interrupted in await self.store.open():
             # A payment a restart or a broken link left open is settled with its terminal first.
             if interrupted.device_id == device:
@@ -102,9 +141,15 @@ class CardPaymentsService(CardTerminal):
             previous = await self.resolve(previous)
         if previous is not None and previous.state == "approved" and previous.amount == amount:
             # The sale was not written after this approval (a crash, a lost answer): use it.
-            return _approval(previous)
+            return previous
         row = await self.store.start(
-            sale_key=sale_key, line=line, kind=kind, terminal_id=terminal_id, device_id=device, amount=amount
+            sale_key=sale_key,
+            line=line,
+            kind=kind,
+            terminal_id=terminal_id,
+            device_id=device,
+            amount=amount,
+            reverses=reverses,
         )
         await self._event(row)
 
@@ -115,7 +160,9 @@ class CardPaymentsService(CardTerminal):
             await self._event(row, status)
 
         try:
-            outcome = await self._port.card_operation(device, kind, amount, row.reference, on_status)
+            outcome = await self._port.card_operation(
+                device, kind, amount, row.reference, on_status, receipt_number=receipt_number
+            )
         except DeviceError as exc:
             log.warning("card terminal link broke mid-payment; asking it how it ended",
                         extra={"device": device, "payment": row.id, "error": str(exc)})  # fmt: skip
@@ -134,7 +181,7 @@ class CardPaymentsService(CardTerminal):
             code = "card_declined" if row.state == "declined" else "card_aborted"
             raise CardRefused(code, row.message or row.state, details={"payment_id": row.id,
                                                                         "result_code": _code(row)})  # fmt: skip
-        return _approval(row)
+        return row
 
     async def resolve(self, row: CardPayment) -> CardPayment:
         """Ask the terminal how an interrupted payment ended and record it."""
@@ -167,6 +214,17 @@ class CardPaymentsService(CardTerminal):
         state = outcome.state if outcome.state in ("approved", "declined", "aborted") else "unknown"
         row = await self.store.set_state(row.id, state, outcome=outcome, message=outcome.message or None)
         await self._event(row)
+        # Here also when a restart settles an interrupted reversal: the payment is given back.
+        reversed_now = (
+            row.kind == "reversal"
+            and row.state == "approved"
+            and row.reverses is not None
+            and await self.store.mark_reversed(row.reverses)
+        )
+        if reversed_now and row.reverses is not None:
+            reversed_payment = await self.store.get(row.reverses)
+            if reversed_payment is not None:
+                await self._event(reversed_payment)
         return row
 
     async def _event(self, row: CardPayment, status: TerminalStatus | None = None) -> None:

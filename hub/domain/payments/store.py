@@ -12,6 +12,9 @@ from hub.db.database import Database
 from hub.domain.clock import now_iso
 
 OPEN_STATES: tuple[PaymentState, ...] = ("started", "waiting_for_card", "unknown")
+# A row's state: the terminal's (PaymentState), or 'reversed' for a payment a reversal gave back.
+RowState = PaymentState | Literal["reversed"]
+Kind = Literal["payment", "refund", "reversal"]
 
 
 class CardPayment(msgspec.Struct, frozen=True, kw_only=True):
@@ -22,16 +25,17 @@ class CardPayment(msgspec.Struct, frozen=True, kw_only=True):
     sale_key: str
     line: int
     attempt: int
-    kind: Literal["payment", "refund"]
+    kind: Kind
     terminal_id: str
     device_id: str
     amount: int
-    state: PaymentState
+    state: RowState
     message: str | None
     outcome: PaymentOutcome | None
     sale_id: int | None
     created_at: str
     updated_at: str
+    reverses: int | None = None  # a reversal: the payment it gives back
 
 
 def _payment(row: Any) -> CardPayment:
@@ -40,7 +44,7 @@ def _payment(row: Any) -> CardPayment:
         attempt=row["attempt"], kind=row["kind"], terminal_id=row["terminal_id"], device_id=row["device_id"],
         amount=row["amount"], state=row["state"], message=row["message"],
         outcome=None if row["outcome"] is None else msgspec.json.decode(row["outcome"], type=PaymentOutcome),
-        sale_id=row["sale_id"], created_at=row["created_at"], updated_at=row["updated_at"],
+        sale_id=row["sale_id"], created_at=row["created_at"], updated_at=row["updated_at"], reverses=row["reverses"],
     )  # fmt: skip
 
 
@@ -76,8 +80,8 @@ class CardPayments:
             )
         return [_payment(row) for row in rows]
 
-    async def start(self, *, sale_key: str, line: int, kind: Literal["payment", "refund"], terminal_id: str,
-                    device_id: str, amount: int) -> CardPayment:  # fmt: skip
+    async def start(self, *, sale_key: str, line: int, kind: Kind, terminal_id: str, device_id: str, amount: int,
+                    reverses: int | None = None) -> CardPayment:  # fmt: skip
         """Record a new attempt (committed before the terminal is asked)."""
         at = now_iso()
         async with self._db.transaction(urgent=True) as tx:
@@ -91,8 +95,8 @@ class CardPayments:
             reference = f"{digest:010d}-{attempt}"
             cursor = await tx.execute(
                 "INSERT INTO card_payments (reference, sale_key, line, attempt, kind, terminal_id, device_id, amount, "
-                "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'started', ?, ?)",
-                (reference, sale_key, line, attempt, kind, terminal_id, device_id, amount, at, at),
+                "reverses, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'started', ?, ?)",
+                (reference, sale_key, line, attempt, kind, terminal_id, device_id, amount, reverses, at, at),
             )
             payment_id = cursor.lastrowid
         assert payment_id is not None
@@ -112,6 +116,16 @@ class CardPayments:
         found = await self.get(payment_id)
         assert found is not None
         return found
+
+    async def mark_reversed(self, payment_id: int) -> bool:
+        """The payment's money went back (its reversal was approved); False when it was not an
+        approved payment any more."""
+        async with self._db.transaction(urgent=True) as tx:
+            cursor = await tx.execute(
+                "UPDATE card_payments SET state = 'reversed', updated_at = ? WHERE id = ? AND state = 'approved'",
+                (now_iso(), payment_id),
+            )
+            return bool(cursor.rowcount)
 
     async def attach_sale(self, sale_key: str, sale_id: int) -> None:
         """Link the approved payments of a checkout to the sale they paid for."""

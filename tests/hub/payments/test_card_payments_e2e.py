@@ -168,18 +168,25 @@ def test_a_refund_to_card_uses_the_terminals_refund(till: Till) -> None:
     assert len(kinds) == 2 and kinds[1][1] == 1170
 
 
-def test_kill_9_while_the_terminal_waits_for_the_card_gives_exactly_one_outcome(till: Till) -> None:
+def killed_mid_payment(till: Till, key: str, *, at_the_host: bool = False) -> str:
+    """The hub is killed while the terminal waits for the card, which is presented while it is
+    down (or, ``at_the_host``, while the host authorises: the terminal then books it whatever
+    the ECR does). Returns the cart; no sale was completed with its payment."""
     cart_id = cart_with(till)
-    till.terminal.control("card 1500")
+    till.terminal.control("card 0" if at_the_host else "card 1500")
+    if at_the_host:
+        till.terminal.control("delay 2500")
 
     def doomed_checkout() -> None:
         # The hub is killed under this request: the tablet sees the connection drop.
         with contextlib.suppress(OSError):
-            pay(till, cart_id, "card-kill", card(2340))
+            pay(till, cart_id, key, card(2340))
 
     threading.Thread(target=doomed_checkout, daemon=True).start()
     wait_for(lambda: any(p["state"] == "waiting_for_card" for p in till.hub.api("GET", "/api/v1/payments")[1]["payments"]),
              10, what="waiting for the card")  # fmt: skip
+    if at_the_host:
+        time.sleep(0.8)  # the card went in at once: the host is authorising for 2.5 s
     till.hub.kill9()
     time.sleep(2.0)  # the card is presented while the hub is down
     till.hub.start()
@@ -187,6 +194,11 @@ def test_kill_9_while_the_terminal_waits_for_the_card_gives_exactly_one_outcome(
     wait_for(lambda: all(p["state"] in ("approved", "declined", "aborted")
                          for p in till.hub.api("GET", "/api/v1/payments")[1]["payments"]), 30,
              what="the interrupted payment settled")  # fmt: skip
+    return cart_id
+
+
+def test_kill_9_while_the_terminal_waits_for_the_card_gives_exactly_one_outcome(till: Till) -> None:
+    cart_id = killed_mid_payment(till, "card-kill")
     status, sale = pay(till, cart_id, "card-kill", card(2340))  # the cashier finishes the sale
     assert status == 201, sale
     assert len(booked(till)) == 1, booked(till)  # charged once, whatever the terminal did meanwhile
@@ -228,3 +240,41 @@ def test_a_card_that_never_comes_times_out_without_a_sale_and_the_next_try_pays_
     assert len(booked(till)) == 1
     states = [p["state"] for p in till.hub.api("GET", "/api/v1/payments")[1]["payments"]]
     assert states[0] == "approved" and "unknown" not in states
+
+
+def test_a_payment_no_sale_was_completed_with_is_reversed_once(till: Till) -> None:
+    cart_id = killed_mid_payment(till, "walked-away", at_the_host=True)
+    payment = till.hub.api("GET", "/api/v1/payments")[1]["payments"][0]
+    assert (payment["state"], payment["sale_id"]) == ("approved", None)
+    # The customer walks away: the cashier gives the money back on the terminal.
+    status, reversal = till.hub.api("POST", f"/api/v1/payments/{payment['id']}/reverse", timeout=60)
+    assert status == 200, reversal
+    assert (reversal["kind"], reversal["state"], reversal["reverses"]) == (
+        "reversal",
+        "approved",
+        payment["id"],
+    )
+    assert till.hub.api("GET", f"/api/v1/payments/{payment['id']}")[1]["state"] == "reversed"
+    journal = till.terminal.json("transactions")
+    original = next(t for t in journal if t["receipt_number"] == payment["outcome"]["receipt_number"])
+    assert original["reversed"] and [t["kind"] for t in journal].count("reversal") == 1
+    # Asked again (a double tap, a lost answer): the same reversal, nothing sent to the terminal.
+    again = till.hub.api("POST", f"/api/v1/payments/{payment['id']}/reverse", timeout=60)
+    assert again == (200, reversal)
+    assert [t["kind"] for t in till.terminal.json("transactions")].count("reversal") == 1
+    # The checkout retried with that payment's key charges afresh: the money went back.
+    status, sale = pay(till, cart_id, "walked-away", card(2340))
+    assert status == 201, sale
+    fresh = till.hub.api("GET", "/api/v1/payments?state=approved")[1]["payments"]
+    assert [p["sale_id"] for p in fresh if p["kind"] == "payment"] == [sale["id"]]
+
+
+def test_a_payment_that_paid_a_sale_is_refunded_not_reversed(till: Till) -> None:
+    status, sale = pay(till, cart_with(till), "paid-sale", card(2340))
+    assert status == 201, sale
+    payment = till.hub.api("GET", "/api/v1/payments")[1]["payments"][0]
+    status, body = till.hub.api("POST", f"/api/v1/payments/{payment['id']}/reverse")
+    assert (status, body["error"]["code"], body["error"]["details"]) == (409, "payment_has_sale",
+                                                                          {"sale_id": sale["id"]})  # fmt: skip
+    assert till.hub.api("GET", "/api/v1/payments/999")[0] == 404
+    assert "reversal" not in [t["kind"] for t in till.terminal.json("transactions")]
