@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.base import utcnow
+from cloud.db.bulk import insert_new
 from cloud.db.models import DeadLetter, Event, Hub
 from cloud.sync.projections import Projector, StoredEvent
 from cloud.sync.sequencer import HubSequence
@@ -238,24 +239,18 @@ class EventIngest:
         dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
         # Core statements on the tables, not ORM bulk inserts: the ORM's per-row bookkeeping
         # cost more than the database's work at thousands of facts a second.
-        events_table = Event.__table__
         if events:
             # A fact stored by an earlier delivery (a crash between commit and ack) is skipped
-            # by the unique keys rather than failing the whole batch.
-            statement = dialect.insert(events_table).on_conflict_do_nothing()
-            if self._projectors:
-                # Only rows this batch really inserted are projected: a redelivered fact that
-                # is already stored comes back without its id.
-                inserted = set((await session.scalars(statement.returning(events_table.c.id), events)).all())
-                fresh = [
-                    StoredEvent(**{k: e[k] for k in _STORED}, decoded=decoded_by_id.get(e["id"]))
-                    for e in events
-                    if e["id"] in inserted
-                ]
-                for projector in self._projectors:
-                    await projector(session, fresh)
-            else:
-                await session.execute(statement, events)
+            # by the unique keys rather than failing the whole batch. Only rows this batch
+            # really inserted are projected: a redelivered fact already stored is not returned.
+            inserted = await insert_new(session, cast(Table, Event.__table__), events)
+            fresh = [
+                StoredEvent(**{k: e[k] for k in _STORED}, decoded=decoded_by_id.get(e["id"]))
+                for e in events
+                if e["id"] in inserted
+            ]
+            for projector in self._projectors:
+                await projector(session, fresh)
         if letters:
             await session.execute(dialect.insert(DeadLetter.__table__), letters)
         if pending:

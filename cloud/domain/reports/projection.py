@@ -21,16 +21,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.base import utcnow
+from cloud.db.bulk import copy_rows
 from cloud.db.models import Store
 from cloud.db.models_reports import (
     ALL_TENDERS,
@@ -246,10 +247,10 @@ async def _write(session: AsyncSession, plans: Sequence[EventRows]) -> None:
     dialect: Any = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     for model, attr in ((ReportSale, "sales"), (ReportSaleLine, "lines"), (ReportSaleTax, "taxes"),
                         (ReportSalePayment, "payments")):  # fmt: skip
-        values = [row for plan in plans for row in getattr(plan, attr)]
-        if values:
-            # On the table, not the ORM entity: ORM bulk inserts cost more than the database's work.
-            await session.execute(dialect.insert(model.__table__), values)
+        # New rows only (each fact is projected once): COPY on PostgreSQL.
+        await copy_rows(
+            session, cast(Table, model.__table__), [row for plan in plans for row in getattr(plan, attr)]
+        )
     daily: dict[DailyKey, dict[str, int]] = {}
     for plan in plans:
         for key, sums in plan.daily.items():
