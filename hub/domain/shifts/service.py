@@ -212,7 +212,7 @@ class ShiftService:
         if early and not body.early_reason:
             raise Invalid("early_reason_required", f"the shift closes {early} minutes before {settings.work_end}",
                           details={"early_minutes": early})  # fmt: skip
-        card_lines = await self._card_end_of_day(shift["terminal_id"])
+        card_lines = await self._card_end_of_day(shift["id"], shift["terminal_id"])
         view = await self._close(shift, settings, counted=dict(body.counted), actor=actor, at=at, auto=False,
                                  early=early, early_reason=body.early_reason, notes=body.expense_notes,
                                  print_report=body.print_report)  # fmt: skip
@@ -223,16 +223,25 @@ class ShiftService:
                                             key=f"shift-{shift['id']}-card-day", actor=actor)  # fmt: skip
         return store_rules.blinded(view, staff, rules)
 
-    async def _card_end_of_day(self, terminal_id: str) -> list[str]:
-        """The card terminal's end of day, before the shift closes: a failure keeps it open."""
+    async def _card_end_of_day(self, shift_id: int, terminal_id: str) -> list[str]:
+        """The card terminal's end of day, before the shift closes: a failure keeps it open. Run
+        once per shift: a close retried after it ran reuses its report (see migration 0017)."""
         if self._card_day is None:
             return []
+        done = await self.db.fetchone("SELECT lines FROM shift_card_days WHERE shift_id = ?", (shift_id,))
+        if done is not None:
+            return msgspec.json.decode(done["lines"], type=list[str])
         try:
-            lines = await self._card_day(terminal_id)
+            lines = await self._card_day(terminal_id) or []
         except DeviceError as exc:
             raise DomainError("card_end_of_day_failed", f"the card terminal's end of day failed: {exc}; "
                               "the shift stays open", status=503) from None  # fmt: skip
-        return lines or []
+        async with self.db.transaction(urgent=True) as tx:
+            await tx.execute(
+                "INSERT INTO shift_card_days (shift_id, lines, closed_at) VALUES (?, ?, ?)",
+                (shift_id, msgspec.json.encode(lines).decode(), iso(self.clock())),
+            )
+        return lines
 
     async def _open_shift(self, shift_id: int) -> sqlite3.Row:
         shift = await self.db.fetchone("SELECT * FROM shifts WHERE id = ?", (shift_id,))
