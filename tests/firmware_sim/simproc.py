@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.support.procs import terminate
+from tests.support.procs import STARTUP_S, terminate
 
 BIN = Path(sys.executable).parent
 T = TypeVar("T")
@@ -109,7 +109,7 @@ class Sim:
         self.control_port = 0
         self.open_sockets: list[socket.socket] = []
 
-    def start(self, timeout: float = 10.0) -> Sim:
+    def start(self, timeout: float = STARTUP_S) -> Sim:
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert self.proc.stderr is not None
         ready, _, _ = select.select([self.proc.stderr], [], [], timeout)

@@ -12,7 +12,7 @@ from typing import Any
 import serial
 
 from tests.firmware_sim.simproc import BIN, Events
-from tests.support.procs import terminate
+from tests.support.procs import STARTUP_S, terminate
 
 
 class TtySim:
@@ -26,7 +26,7 @@ class TtySim:
         self.control_port = 0
         self.ports: list[serial.Serial] = []
 
-    def start(self, timeout: float = 10.0) -> TtySim:
+    def start(self, timeout: float = STARTUP_S) -> TtySim:
         self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert self.proc.stderr is not None
         ready, _, _ = select.select([self.proc.stderr], [], [], timeout)

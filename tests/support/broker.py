@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from protocols.sync.topics import HubTopics, acl_lines
-from tests.support.procs import free_port, wait_for
+from tests.support.procs import STARTUP_S, free_port, wait_for
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 PASSWD = "/usr/bin/mosquitto_passwd"
@@ -88,7 +88,7 @@ class MosquittoBroker:
         )
         log = (self.dir / "broker.log").open("ab")
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self._listening, 10, what=f"mosquitto on port {self.port}")
+        wait_for(self._listening, STARTUP_S, what=f"mosquitto on port {self.port}")
         # Where the cloud finds the broker to SIGHUP after it rewrote the files.
         self.pid_file.write_text(f"{self.proc.pid}\n")
         return self

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.broker import MosquittoBroker
-from tests.support.procs import free_port, wait_for
+from tests.support.procs import STARTUP_S, free_port, wait_for
 
 CLOUD = [sys.executable, "-m", "cloud"]
 ADMIN_EMAIL = "admin@store.example"
@@ -76,7 +76,7 @@ class CloudProcess:
                      "--role", "owner")  # fmt: skip
         log = (self.dir / "cloud.log").open("ab")
         self.proc = subprocess.Popen([*CLOUD, "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self._up, 30, interval=0.1, what=f"the cloud on port {self.port}")
+        wait_for(self._up, 2 * STARTUP_S, interval=0.1, what=f"the cloud on port {self.port}")
         if not self.token:
             status, body = self.api(
                 "POST", "/api/v1/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.support.procs import BIN, _port_open, control_line, free_port, terminate, wait_for
+from tests.support.procs import BIN, STARTUP_S, _port_open, control_line, free_port, terminate, wait_for
 
 
 class PtySim:
@@ -30,7 +30,9 @@ class PtySim:
                    "--control-port", str(self.control_port), *self.args]  # fmt: skip
         self.proc = subprocess.Popen(command, stderr=subprocess.DEVNULL)
         wait_for(
-            lambda: _port_open(self.control_port) and self.link.exists(), what=f"{self.device} simulator"
+            lambda: _port_open(self.control_port) and self.link.exists(),
+            STARTUP_S,
+            what=f"{self.device} simulator",
         )
         return self
 

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.support.procs import BIN, _port_open, control_line, free_port, terminate, wait_for
+from tests.support.procs import BIN, STARTUP_S, _port_open, control_line, free_port, terminate, wait_for
 
 
 class FiscalSim:
@@ -32,7 +32,7 @@ class FiscalSim:
         command = [str(BIN / "smartpos-sim"), "fiscal", "--protocol", self.protocol, *where,
                    "--control-port", str(self.control_port), *self.extra]  # fmt: skip
         self.proc = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-        wait_for(lambda: _port_open(self.control_port), what="fiscal simulator control port")
+        wait_for(lambda: _port_open(self.control_port), STARTUP_S, what="fiscal simulator control port")
         return self
 
     def stop(self) -> None:

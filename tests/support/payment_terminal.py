@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support.procs import BIN, terminate
+from tests.support.procs import BIN, STARTUP_S, terminate
 
 
 class TerminalSim:
@@ -28,7 +28,7 @@ class TerminalSim:
         self.port = 0
         self.control_port = 0
 
-    def start(self, timeout: float = 10.0) -> TerminalSim:
+    def start(self, timeout: float = STARTUP_S) -> TerminalSim:
         where = ["--link", str(self.link)] if self.link else ["--port", "0"]
         command = [str(BIN / "smartpos-sim"), "terminal", "--protocol", self.protocol, *where,
                    "--control-port", "0", *self.extra]  # fmt: skip

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 BIN = Path(sys.executable).parent
+# How long a simulator may take to start listening (a hub takes twice that): a Python process
+# importing its modules on a loaded 2-core box, with fifty hubs starting in a parallel test,
+# has been seen to need more than ten seconds. Only start-up waits use it, not behaviour.
+STARTUP_S = 30.0
 
 
 # Servers under test listen below Linux's ephemeral range (32768-60999 by default): a port the
@@ -138,6 +142,7 @@ class PrinterSim:
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE)
         wait_for(
             lambda: _port_open(self.control_port),
+            STARTUP_S,
             what=f"simulator control port {self.control_port}",
         )
         return self
@@ -283,7 +288,9 @@ class HubProcess:
         log.close()
         if wait:
             # Generous: a loaded CI box (fifty hubs starting in a parallel test) slows start-up.
-            wait_for(self._ready, timeout=45, what=f"hub ready on {self.url} (log: {self.log_path})")
+            wait_for(
+                self._ready, timeout=2 * STARTUP_S, what=f"hub ready on {self.url} (log: {self.log_path})"
+            )
         return self
 
     def _ready(self) -> bool:

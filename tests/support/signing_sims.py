@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.support.procs import BIN, free_port, http, terminate, wait_for
+from tests.support.procs import BIN, STARTUP_S, free_port, http, terminate, wait_for
 
 TSS_ID = "0b7f3c1e-2d4a-4e5f-8a6b-7c8d9e0f1a2b"
 CLIENT_ID = "0b7f3c1e-2d4a-4e5f-8a6b-7c8d9e0f10c1"
@@ -26,7 +26,7 @@ class SdcSim:
         with self.log.open("wb") as log:
             command = [str(BIN / "smartpos-sim"), "sdc", "--port", str(self.port)]
             self.proc = subprocess.Popen(command, stderr=log)
-        wait_for(lambda: "listening" in self.log.read_text(), what=f"sdc simulator on {self.port}")
+        wait_for(lambda: "listening" in self.log.read_text(), STARTUP_S, what=f"sdc simulator on {self.port}")
         return self
 
     def stop(self) -> None:
@@ -62,7 +62,9 @@ class TseSim:
         command += ["--client", f"{CLIENT_ID}={CLIENT_SERIAL}", *self.extra]
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(command, stderr=log)
-        line = wait_for(lambda: self.log.read_text().partition("\n")[0], what=f"tse simulator on {self.port}")
+        line = wait_for(
+            lambda: self.log.read_text().partition("\n")[0], STARTUP_S, what=f"tse simulator on {self.port}"
+        )
         self.listening = json.loads(line)
         assert self.listening["event"] == "listening", line
         return self

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.support.procs import BIN, _port_open, control_line, free_port, terminate, wait_for
+from tests.support.procs import BIN, STARTUP_S, _port_open, control_line, free_port, terminate, wait_for
 
 
 class DeviceSim:
@@ -29,7 +29,9 @@ class DeviceSim:
         command = [str(BIN / "smartpos-sim"), self.device, "--protocol", self.protocol, *where,
                    "--control-port", str(self.control_port), *self.extra]  # fmt: skip
         self.proc = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-        wait_for(lambda: _port_open(self.control_port), what=f"{self.device} simulator control port")
+        wait_for(
+            lambda: _port_open(self.control_port), STARTUP_S, what=f"{self.device} simulator control port"
+        )
         return self
 
     def stop(self) -> None:
