@@ -195,12 +195,9 @@ class ShiftService:
         if "cash" not in body.counted:
             raise Invalid("cash_count_required", "count the cash in the drawer (counted.cash)")
         rules = (await self._settings.options()).shift_rules
-        store_rules.check_difference(
-            await shift_figures(self.db, shift["id"], shift["opening_cash"]),
-            body.counted["cash"],
-            staff,
-            rules,
-        )
+        if store_rules.limits_difference(staff, rules):
+            figures = await shift_figures(self.db, shift["id"], shift["opening_cash"])
+            store_rules.check_difference(figures, body.counted["cash"], staff, rules)
         missing = await self.checklist.missing_mandatory(shift["terminal_id"])
         if missing:
             raise Conflict("checklist_incomplete", f"finish the checklist first: {', '.join(missing)}",

@@ -53,11 +53,17 @@ def blinded(view: ShiftView, staff: StaffSession | None, rules: ShiftRules) -> S
     return msgspec.structs.replace(view, figures=None, blind=True)
 
 
+def limits_difference(staff: StaffSession | None, rules: ShiftRules) -> bool:
+    """Whether ``staff``'s count must be checked against ``max_difference`` (the expected
+    amounts are only worked out when it must)."""
+    return bool(rules.max_difference) and not _is_manager(staff)
+
+
 def check_difference(
     figures: ShiftFigures, counted_cash: int, staff: StaffSession | None, rules: ShiftRules
 ) -> None:
     """Refuse a count beyond ``max_difference`` unless a manager closes; see the module docstring."""
-    if not rules.max_difference or _is_manager(staff):
+    if not limits_difference(staff, rules):
         return
     difference = counted_cash - figures.expected_cash
     if abs(difference) <= rules.max_difference:
